@@ -1,0 +1,91 @@
+import type { Filter } from './filters/filter.js';
+import type {
+  Memory,
+  MemoryEmbedding,
+  MemoryHistoryEntry,
+  MemoryPatch,
+  NewMemory,
+  Page,
+  SearchMode,
+  SearchResult,
+} from './memory.js';
+import type { MemoryScope } from './memory-scope.js';
+
+export interface SearchQuery {
+  /** The text searched for; used by the keyword leg. */
+  text: string;
+  /** The query's embedding; required by the vector leg (modes `vector` and `hybrid`). */
+  embedding?: { vector: number[]; model: string };
+  mode: SearchMode;
+  limit: number;
+  filter?: Filter;
+  /** Results scoring below it are dropped. Scores are in [0, 1] for every mode. */
+  threshold?: number;
+  /** Optional re-ranking weights; 0 (the default) leaves the relevance order alone. */
+  recencyWeight?: number;
+  importanceWeight?: number;
+}
+
+export interface ListQuery {
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  filter?: Filter;
+}
+
+export interface ProviderHealth {
+  ok: boolean;
+  latencyMs: number;
+  details?: Record<string, unknown>;
+}
+
+/** Outcome of writing a computed vector: `skipped` when the memory is gone or its content changed. */
+export type EmbeddingWriteResult = 'written' | 'skipped';
+
+/**
+ * The memory protocol: the union of every seed API's operations (store/remember/aadd → add,
+ * retrieve/recall → search, get_by_id → get, list_memories → list, store_many → addMany, …).
+ * Every method takes a scope first and refuses one without a user, agent or run.
+ *
+ * Reads never return expired memories and never count as accesses by themselves: the service reports
+ * what a caller was shown through `recordAccess`, so the pipeline's reads leave the statistics alone.
+ * Mutations write a history row in the same unit of work.
+ *
+ * Implementations: LocalMemoryProvider (in process, the reference), PostgresMemoryProvider,
+ * and in the cloud edition a tenant-isolating wrapper. All pass `memory-provider.contract.ts`.
+ */
+export interface MemoryProvider {
+  /** Stores a memory as `pending`; the embedding pipeline makes it `ready`. */
+  add(scope: MemoryScope, memory: NewMemory, actor?: string): Promise<Memory>;
+  addMany(scope: MemoryScope, memories: readonly NewMemory[], actor?: string): Promise<Memory[]>;
+  /** null when missing, expired, or outside the scope. */
+  get(scope: MemoryScope, id: string): Promise<Memory | null>;
+  /** The memories found, in the order of `ids`; missing ones are left out. */
+  getMany(scope: MemoryScope, ids: readonly string[]): Promise<Memory[]>;
+  /** Throws MEMORY_NOT_FOUND. A content change resets the memory to `pending` and drops its vector. */
+  update(scope: MemoryScope, id: string, patch: MemoryPatch, actor?: string): Promise<Memory>;
+  /** Throws MEMORY_NOT_FOUND. */
+  delete(scope: MemoryScope, id: string, actor?: string): Promise<void>;
+  /** Deletes those of `ids` inside the scope; returns how many were deleted. */
+  deleteMany(scope: MemoryScope, ids: readonly string[], actor?: string): Promise<number>;
+  /** Deletes every memory of the scope; returns how many. */
+  clear(scope: MemoryScope, actor?: string): Promise<number>;
+  search(scope: MemoryScope, query: SearchQuery): Promise<SearchResult[]>;
+  /** Newest first. */
+  list(scope: MemoryScope, query: ListQuery): Promise<Page<Memory>>;
+  count(scope: MemoryScope, filter?: Filter): Promise<number>;
+  exists(scope: MemoryScope, id: string): Promise<boolean>;
+  /** Oldest first. Kept after the memory is deleted; empty for an id never seen in the scope. */
+  history(scope: MemoryScope, id: string): Promise<MemoryHistoryEntry[]>;
+
+  /** Bumps `accessCount` and sets `accessedAt` of those ids inside the scope. */
+  recordAccess(scope: MemoryScope, ids: readonly string[], at: Date): Promise<void>;
+
+  /** Pipeline: stores a vector unless the memory is gone or changed since `embedding.contentHash`. */
+  setEmbedding(scope: MemoryScope, id: string, embedding: MemoryEmbedding): Promise<EmbeddingWriteResult>;
+  /** Pipeline: the embedding gave up; the reason is visible on the memory. */
+  markFailed(scope: MemoryScope, id: string, reason: string): Promise<void>;
+
+  health(): Promise<ProviderHealth>;
+  close(): Promise<void>;
+}

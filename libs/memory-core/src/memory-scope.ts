@@ -1,0 +1,41 @@
+import { MemoryException, MemoryExceptionCode } from './memory.exception.js';
+import type { TenantId } from './tenant.js';
+
+/**
+ * Who a memory belongs to. Every provider method takes a scope first. A scope with no user, agent or
+ * run is refused, as mem0 refuses it: an unscoped call would read or delete everybody's memories.
+ */
+export interface MemoryScope {
+  readonly tenantId: TenantId;
+  readonly userId?: string;
+  readonly agentId?: string;
+  readonly runId?: string;
+  /** Named memory source of an agent; part of the scope when given. */
+  readonly namespace?: string;
+}
+
+export function assertScoped(scope: MemoryScope): void {
+  if (!scope.tenantId) {
+    throw new MemoryException(MemoryExceptionCode.SCOPE_REQUIRED, 'a tenant is required');
+  }
+  if (!scope.userId && !scope.agentId && !scope.runId) {
+    throw new MemoryException(
+      MemoryExceptionCode.SCOPE_REQUIRED,
+      'one of user_id, agent_id or run_id is required',
+    );
+  }
+}
+
+/** True when a memory's owner fields fall inside the scope (every field the scope names must match). */
+export function inScope(
+  scope: MemoryScope,
+  owner: { tenantId: TenantId; userId: string | null; agentId: string | null; runId: string | null; namespace: string },
+): boolean {
+  return (
+    owner.tenantId === scope.tenantId &&
+    (scope.userId === undefined || owner.userId === scope.userId) &&
+    (scope.agentId === undefined || owner.agentId === scope.agentId) &&
+    (scope.runId === undefined || owner.runId === scope.runId) &&
+    (scope.namespace === undefined || owner.namespace === scope.namespace)
+  );
+}
