@@ -13,13 +13,28 @@ export interface EmbeddingJob {
 
 export type JobOutcome = 'completed' | 'failed';
 
+/** What the queue runs its jobs with: the embedding pipeline. */
+export interface EmbeddingJobProcessor {
+  /** Embeds a batch. Throwing makes the queue retry the whole batch with backoff. */
+  process(jobs: readonly EmbeddingJob[]): Promise<void>;
+  /** Called once a job has used up its attempts. */
+  fail(job: EmbeddingJob, reason: string): Promise<void>;
+}
+
 /**
  * Where `add` hands memories to the embedding pipeline. In process without Redis, BullMQ with it;
- * both behave the same: at-least-once delivery, one job per memory id.
+ * both behave the same: at-least-once delivery, one job per memory id, bounded retries, then `fail`.
  */
 export interface EmbeddingQueue {
   enqueue(jobs: readonly EmbeddingJob[]): Promise<void>;
-  /** Resolves when every job has finished (or `timeoutMs` passed: then rejects with TIMEOUT). */
+  /** Starts running jobs in this process. */
+  start(processor: EmbeddingJobProcessor): void;
+  /**
+   * Resolves once every named job has finished, or after `timeoutMs` with the ones finished by then
+   * (the others are still queued: an acknowledged write is never dropped by a timeout).
+   */
   waitFor(memoryIds: readonly string[], timeoutMs: number): Promise<Map<string, JobOutcome>>;
+  /** Jobs waiting or running. */
+  depth(): Promise<number>;
   close(): Promise<void>;
 }

@@ -8,6 +8,8 @@ export * from './embedding-queue.js';
 export * from './extension-points.js';
 export * from './memory-core.tokens.js';
 export * from './content-hash.js';
+export * from './service/memory.service.js';
+export * from './service/embedding-pipeline.service.js';
 export * from './ids.js';
 export * from './filters/filter.js';
 export * from './filters/filter.parser.js';

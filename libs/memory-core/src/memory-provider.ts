@@ -45,7 +45,9 @@ export type EmbeddingWriteResult = 'written' | 'skipped';
 /**
  * The memory protocol: the union of every seed API's operations (store/remember/aadd → add,
  * retrieve/recall → search, get_by_id → get, list_memories → list, store_many → addMany, …).
- * Every method takes a scope first and refuses one without a user, agent or run.
+ * Every method takes a scope first. Methods over many memories (add, addMany, search, list, count,
+ * clear) refuse a scope without a user, agent or run (`assertScoped`); methods on given ids need only
+ * the tenant (`assertTenantScope`) and narrow to the user, agent or run when the scope names one.
  *
  * Reads never return expired memories and never count as accesses by themselves: the service reports
  * what a caller was shown through `recordAccess`, so the pipeline's reads leave the statistics alone.

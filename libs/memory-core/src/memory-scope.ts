@@ -2,8 +2,10 @@ import { MemoryException, MemoryExceptionCode } from './memory.exception.js';
 import type { TenantId } from './tenant.js';
 
 /**
- * Who a memory belongs to. Every provider method takes a scope first. A scope with no user, agent or
- * run is refused, as mem0 refuses it: an unscoped call would read or delete everybody's memories.
+ * Who a memory belongs to. Every provider method takes a scope first. Operations over many memories
+ * (add, list, search, count, clear) refuse a scope with no user, agent or run, as mem0 does: such a
+ * call would read or delete everybody's memories. Operations on given ids need only the tenant
+ * (mem0's `get(memory_id)`), and narrow further when the scope names a user, agent or run.
  */
 export interface MemoryScope {
   readonly tenantId: TenantId;
@@ -14,10 +16,16 @@ export interface MemoryScope {
   readonly namespace?: string;
 }
 
-export function assertScoped(scope: MemoryScope): void {
+/** For operations on given ids: the tenant is enough. */
+export function assertTenantScope(scope: MemoryScope): void {
   if (!scope.tenantId) {
     throw new MemoryException(MemoryExceptionCode.SCOPE_REQUIRED, 'a tenant is required');
   }
+}
+
+/** For operations over many memories: a user, agent or run is required too. */
+export function assertScoped(scope: MemoryScope): void {
+  assertTenantScope(scope);
   if (!scope.userId && !scope.agentId && !scope.runId) {
     throw new MemoryException(
       MemoryExceptionCode.SCOPE_REQUIRED,

@@ -1,0 +1,103 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { MemoryException, MemoryExceptionCode } from '@engram/memory-core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../http/api-error.js';
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+  request_id: string;
+}
+
+interface Rendered {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+  headers?: Record<string, string>;
+}
+
+function assertUnreachable(value: never): never {
+  throw new Error(`unhandled memory exception code: ${String(value)}`);
+}
+
+/** The one mapping from the core's error codes to HTTP statuses. */
+export function statusOf(code: MemoryExceptionCode): number {
+  switch (code) {
+    case MemoryExceptionCode.VALIDATION_FAILED:
+    case MemoryExceptionCode.SCOPE_REQUIRED:
+    case MemoryExceptionCode.INVALID_FILTER:
+    case MemoryExceptionCode.INVALID_CURSOR:
+      return 400;
+    case MemoryExceptionCode.MEMORY_NOT_FOUND:
+      return 404;
+    case MemoryExceptionCode.CONFLICT:
+      return 409;
+    case MemoryExceptionCode.EMBEDDING_FAILED:
+    case MemoryExceptionCode.DEPENDENCY_UNAVAILABLE:
+      return 503;
+    case MemoryExceptionCode.TIMEOUT:
+      return 504;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+/** Errors Fastify raises before a route runs (body parsing, limits), by status. */
+const TRANSPORT_CODES: Record<number, string> = {
+  400: 'MALFORMED_REQUEST',
+  404: 'ROUTE_NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+const logger = new Logger('ApiExceptionFilter');
+
+export function renderError(error: unknown): Rendered {
+  if (error instanceof MemoryException) {
+    const status = statusOf(error.code);
+    return {
+      status,
+      code: error.code,
+      message: error.message,
+      details: error.details,
+      headers: status === 503 ? { 'retry-after': '5' } : undefined,
+    };
+  }
+  if (error instanceof ApiError) {
+    return { status: error.status, code: error.code, message: error.message, details: error.details, headers: error.headers };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const code = TRANSPORT_CODES[status] ?? `HTTP_${status}`;
+    return { status, code, message: status === 404 ? 'no such route' : error.message };
+  }
+  const transport = error as { statusCode?: unknown; code?: unknown; message?: unknown };
+  if (typeof transport.statusCode === 'number' && transport.statusCode >= 400 && transport.statusCode < 500) {
+    const status = transport.statusCode;
+    let message = typeof transport.message === 'string' ? transport.message : 'bad request';
+    if (status === 400 && error instanceof SyntaxError) message = `the request body is not valid JSON: ${message}`;
+    if (status === 413) message = 'the request body is larger than the server accepts (MAX_BODY_BYTES)';
+    return { status, code: TRANSPORT_CODES[status] ?? `HTTP_${status}`, message };
+  }
+  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  return { status: 500, code: 'INTERNAL_ERROR', message: 'an unexpected error occurred' };
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const rendered = renderError(error);
+  const body: ErrorBody = {
+    error: { code: rendered.code, message: rendered.message, ...(rendered.details === undefined ? {} : { details: rendered.details }) },
+    request_id: String(request.id),
+  };
+  void reply.status(rendered.status).headers(rendered.headers ?? {}).send(body);
+}
+
+/** Every error leaves as `{"error": {code, message, details}, "request_id"}`, never as a stack trace. */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendError(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+}

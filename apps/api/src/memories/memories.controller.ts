@@ -1,0 +1,135 @@
+import { Controller, Delete, Get, HttpCode, Inject, Patch, Post, Res } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  MemoryService,
+  TENANT_PROVIDER,
+  parseFilter,
+  type TenantProvider,
+} from '@engram/memory-core';
+import type { FastifyReply } from 'fastify';
+import { ApiJsonBody, ValidBody, ValidParam, ValidQuery } from '../common/decorators/validated.decorator.js';
+import {
+  addMemorySchema,
+  batchAddSchema,
+  deleteByScopeQuerySchema,
+  listQuerySchema,
+  memoryIdSchema,
+  searchSchema,
+  updateMemorySchema,
+  waitQuerySchema,
+  type AddMemoryBody,
+  type ListQuery,
+  type SearchBody,
+  type UpdateMemoryBody,
+} from './dto/memory.dto.js';
+import { newMemoryOf, patchOf, scopeOf } from './memory-input.mapper.js';
+import { presentHistory, presentMemory } from './memory.presenter.js';
+
+const ACTOR = 'api';
+
+@ApiTags('memories')
+@Controller('v1/memories')
+export class MemoriesController {
+  constructor(
+    private readonly memories: MemoryService,
+    @Inject(TENANT_PROVIDER) private readonly tenants: TenantProvider,
+  ) {}
+
+  @Post()
+  @ApiJsonBody(addMemorySchema)
+  @ApiOperation({ summary: 'Add a memory (202 pending; 201 once searchable with ?wait=true)' })
+  async add(
+    @ValidBody(addMemorySchema) body: AddMemoryBody,
+    @ValidQuery(waitQuerySchema) query: { wait: boolean },
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const scope = scopeOf(this.tenants.currentTenant(), body);
+    const memory = await this.memories.add(scope, newMemoryOf(body), { wait: query.wait, actor: ACTOR });
+    void reply.status(memory.status === 'ready' ? 201 : 202);
+    return { memory: presentMemory(memory) };
+  }
+
+  @Post('batch')
+  @ApiJsonBody(batchAddSchema)
+  @ApiOperation({ summary: 'Add up to 1000 memories' })
+  async addBatch(
+    @ValidBody(batchAddSchema) body: { memories: AddMemoryBody[] },
+    @ValidQuery(waitQuerySchema) query: { wait: boolean },
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const tenantId = this.tenants.currentTenant();
+    const memories = await this.memories.addMany(
+      body.memories.map((item) => ({ scope: scopeOf(tenantId, item), memory: newMemoryOf(item) })),
+      { wait: query.wait, actor: ACTOR },
+    );
+    void reply.status(memories.every((m) => m.status === 'ready') ? 201 : 202);
+    return { memories: memories.map(presentMemory) };
+  }
+
+  @Post('search')
+  @ApiJsonBody(searchSchema)
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Search memories (hybrid, vector or keyword)' })
+  async search(@ValidBody(searchSchema) body: SearchBody) {
+    const results = await this.memories.search(scopeOf(this.tenants.currentTenant(), body), {
+      query: body.query,
+      mode: body.mode,
+      limit: body.limit,
+      threshold: body.threshold,
+      filter: body.filters === undefined ? undefined : parseFilter(body.filters),
+      recencyWeight: body.recency_weight,
+      importanceWeight: body.importance_weight,
+    });
+    return { results: results.map((r) => ({ memory: presentMemory(r.memory), score: r.score })) };
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List memories of a scope, newest first, with a cursor' })
+  async list(@ValidQuery(listQuerySchema) query: ListQuery) {
+    const page = await this.memories.list(scopeOf(this.tenants.currentTenant(), query), {
+      limit: query.limit,
+      cursor: query.cursor,
+      filter: query.filters === undefined ? undefined : parseFilter(query.filters),
+    });
+    return { memories: page.items.map(presentMemory), next_cursor: page.nextCursor };
+  }
+
+  @Delete()
+  @ApiOperation({ summary: 'Delete every memory of a scope' })
+  async deleteAll(@ValidQuery(deleteByScopeQuerySchema) query: Record<string, string | undefined>) {
+    const deleted = await this.memories.deleteAll(scopeOf(this.tenants.currentTenant(), query), ACTOR);
+    return { deleted };
+  }
+
+  @Get(':id')
+  async get(@ValidParam('id', memoryIdSchema) id: string) {
+    const memory = await this.memories.get({ tenantId: this.tenants.currentTenant() }, id);
+    return { memory: presentMemory(memory) };
+  }
+
+  @Patch(':id')
+  @ApiJsonBody(updateMemorySchema)
+  async update(
+    @ValidParam('id', memoryIdSchema) id: string,
+    @ValidBody(updateMemorySchema) body: UpdateMemoryBody,
+    @ValidQuery(waitQuerySchema) query: { wait: boolean },
+  ) {
+    const memory = await this.memories.update({ tenantId: this.tenants.currentTenant() }, id, patchOf(body), {
+      wait: query.wait,
+      actor: ACTOR,
+    });
+    return { memory: presentMemory(memory) };
+  }
+
+  @Delete(':id')
+  async delete(@ValidParam('id', memoryIdSchema) id: string) {
+    await this.memories.delete({ tenantId: this.tenants.currentTenant() }, id, ACTOR);
+    return { deleted: true };
+  }
+
+  @Get(':id/history')
+  async history(@ValidParam('id', memoryIdSchema) id: string) {
+    const history = await this.memories.history({ tenantId: this.tenants.currentTenant() }, id);
+    return { history: history.map(presentHistory) };
+  }
+}

@@ -1,0 +1,181 @@
+import type { EmbedderConfig } from '@engram/embeddings';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every variable of API.md, with its default, parsed and
+ * checked once at boot; the rest of the code gets the typed `EngramConfig` and never sees process.env.
+ */
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .optional()
+    .transform((value) => (value === undefined ? fallback : ['true', '1', 'yes'].includes(value)));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+        ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const url = (protocols: string[]) =>
+  optionalString.refine(
+    (value) => {
+      if (value === undefined) return true;
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL (${protocols.join(' or ')})` },
+  );
+
+const envSchema = z.object({
+  PORT: integer(8080, 0, 65535),
+  HOST: optionalString.transform((value) => value ?? '127.0.0.1'),
+  EDITION: z.enum(['oss', 'cloud']).default('oss'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_APP_URL: url(['postgres:', 'postgresql:']),
+  DATA_DIR: optionalString.transform((value) => value ?? './data'),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  EMBEDDINGS_PROVIDER: z.enum(['local', 'hash', 'openai']).default('local'),
+  EMBEDDINGS_BASE_URL: url(['http:', 'https:']),
+  EMBEDDINGS_MODEL: optionalString,
+  EMBEDDINGS_API_KEY: optionalString,
+  EMBEDDINGS_DIMENSIONS: integer(0, 0, 16000),
+  ENGRAM_API_KEY: optionalString,
+  ENGRAM_ADMIN_TOKEN: optionalString,
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:']),
+  WORKER: boolean(true),
+  MAX_BODY_BYTES: integer(1_048_576, 1024, 64 * 1_048_576),
+  LLM_BASE_URL: url(['http:', 'https:']),
+  LLM_MODEL: optionalString,
+  LLM_API_KEY: optionalString,
+  MEMORY_PROVIDER: z.enum(['local', 'postgres', 'http']).default('postgres'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Marks a value that must never be logged or echoed. */
+export class Secret {
+  constructor(private readonly value: string) {}
+  reveal(): string {
+    return this.value;
+  }
+  toString(): string {
+    return '[secret]';
+  }
+  toJSON(): string {
+    return '[secret]';
+  }
+}
+
+export interface EngramConfig {
+  port: number;
+  host: string;
+  edition: 'oss' | 'cloud';
+  databaseUrl?: Secret;
+  databaseAppUrl?: Secret;
+  dataDir: string;
+  redisUrl?: Secret;
+  embeddings: EmbedderConfig;
+  apiKey?: Secret;
+  adminToken?: Secret;
+  otlpEndpoint?: string;
+  runWorkers: boolean;
+  maxBodyBytes: number;
+  llm?: { baseUrl: string; model: string; apiKey?: Secret };
+  memoryProvider: 'local' | 'postgres' | 'http';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Bad configuration: the message is one line naming the variable and what is wrong. */
+export class ConfigException extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigException';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): EngramConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+    throw new ConfigException(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const secret = (value: string | undefined) => (value === undefined ? undefined : new Secret(value));
+
+  if (e.EDITION === 'oss' && !e.ENGRAM_API_KEY && !LOOPBACK_HOSTS.has(e.HOST)) {
+    throw new ConfigException(
+      `invalid configuration: HOST=${e.HOST} is reachable from other machines; set ENGRAM_API_KEY or bind HOST to 127.0.0.1`,
+    );
+  }
+  if (e.EDITION === 'cloud' && (!e.DATABASE_URL || !e.ENGRAM_ADMIN_TOKEN)) {
+    throw new ConfigException('invalid configuration: EDITION=cloud needs DATABASE_URL and ENGRAM_ADMIN_TOKEN');
+  }
+  if (!e.WORKER && !e.REDIS_URL) {
+    throw new ConfigException(
+      'invalid configuration: WORKER=false needs REDIS_URL (without Redis the queue is in-process and only this process can embed)',
+    );
+  }
+  if (e.LLM_BASE_URL && !e.LLM_MODEL) {
+    throw new ConfigException('invalid configuration: LLM_BASE_URL is set but LLM_MODEL is not');
+  }
+
+  let embeddings: EmbedderConfig;
+  switch (e.EMBEDDINGS_PROVIDER) {
+    case 'local':
+      embeddings = { provider: 'local' };
+      break;
+    case 'hash':
+      embeddings = { provider: 'hash', dimensions: e.EMBEDDINGS_DIMENSIONS || undefined };
+      break;
+    case 'openai':
+      if (!e.EMBEDDINGS_MODEL) {
+        throw new ConfigException('invalid configuration: EMBEDDINGS_PROVIDER=openai needs EMBEDDINGS_MODEL');
+      }
+      embeddings = {
+        provider: 'openai',
+        baseUrl: e.EMBEDDINGS_BASE_URL,
+        model: e.EMBEDDINGS_MODEL,
+        apiKey: e.EMBEDDINGS_API_KEY,
+        dimensions: e.EMBEDDINGS_DIMENSIONS || undefined,
+      };
+      break;
+  }
+
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    edition: e.EDITION,
+    databaseUrl: secret(e.DATABASE_URL),
+    databaseAppUrl: secret(e.DATABASE_APP_URL),
+    dataDir: e.DATA_DIR,
+    redisUrl: secret(e.REDIS_URL),
+    embeddings,
+    apiKey: secret(e.ENGRAM_API_KEY),
+    adminToken: secret(e.ENGRAM_ADMIN_TOKEN),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    runWorkers: e.WORKER,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    llm: e.LLM_BASE_URL && e.LLM_MODEL ? { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: secret(e.LLM_API_KEY) } : undefined,
+    memoryProvider: e.MEMORY_PROVIDER,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,260 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseFilter } from '../../src/filters/filter.parser.js';
+import { newId } from '../../src/ids.js';
+import { MemoryExceptionCode } from '../../src/memory.exception.js';
+import { expectMemoryError, ids, sleep, type ContractHarness } from './contract-harness.js';
+
+/** list, count, exists, recordAccess, the embedding pipeline's writes, expiry and health. */
+export function describeReadContract(h: ContractHarness): void {
+  describe('list', () => {
+    it('should list newest first', async () => {
+      const scope = h.scope();
+      const first = await h.provider.add(scope, { content: 'first' });
+      const second = await h.provider.add(scope, { content: 'second' });
+      const third = await h.provider.add(scope, { content: 'third' });
+      const page = await h.provider.list(scope, { limit: 10 });
+      expect(ids(page.items)).toEqual([third.id, second.id, first.id]);
+      expect(page.nextCursor).toBeNull();
+    });
+
+    it('should walk every memory exactly once across pages', async () => {
+      const scope = h.scope();
+      const added = await h.provider.addMany(
+        scope,
+        Array.from({ length: 23 }, (_, i) => ({ content: `memory ${i}` })),
+      );
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await h.provider.list(scope, { limit: 5, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(5);
+        seen.push(...ids(page.items));
+        cursor = page.nextCursor ?? undefined;
+        pages += 1;
+      } while (cursor !== undefined && pages < 20);
+
+      expect(pages).toBe(5);
+      expect(seen).toHaveLength(23);
+      expect(new Set(seen)).toEqual(new Set(ids(added)));
+      expect(seen).toEqual(ids(added).reverse());
+    });
+
+    it('should end with a null cursor when a page holds exactly the rest', async () => {
+      const scope = h.scope();
+      await h.provider.addMany(scope, [{ content: 'a' }, { content: 'b' }, { content: 'c' }, { content: 'd' }]);
+      const first = await h.provider.list(scope, { limit: 2 });
+      expect(first.nextCursor).not.toBeNull();
+      const second = await h.provider.list(scope, { limit: 2, cursor: first.nextCursor! });
+      expect(second.items).toHaveLength(2);
+      expect(second.nextCursor).toBeNull();
+    });
+
+    it('should return an empty page for an empty scope', async () => {
+      expect(await h.provider.list(h.scope(), { limit: 10 })).toEqual({ items: [], nextCursor: null });
+    });
+
+    it('should apply a filter', async () => {
+      const scope = h.scope();
+      const [, keep] = await h.provider.addMany(scope, [
+        { content: 'a', importance: 2 },
+        { content: 'b', importance: 8 },
+        { content: 'c', importance: 1, metadata: { pinned: true } },
+      ]);
+      const page = await h.provider.list(scope, { limit: 10, filter: parseFilter({ importance: { gt: 5 } }) });
+      expect(ids(page.items)).toEqual([keep.id]);
+      const pinned = await h.provider.list(scope, { limit: 10, filter: parseFilter({ 'metadata.pinned': true }) });
+      expect(pinned.items.map((memory) => memory.content)).toEqual(['c']);
+    });
+
+    it.each(['not a cursor!', Buffer.from('hello world').toString('base64url')])(
+      'should refuse the malformed cursor %p with INVALID_CURSOR',
+      async (cursor) => {
+        await expectMemoryError(h.provider.list(h.scope(), { limit: 5, cursor }), MemoryExceptionCode.INVALID_CURSOR);
+      },
+    );
+
+    it('should refuse a zero limit', async () => {
+      await expectMemoryError(h.provider.list(h.scope(), { limit: 0 }), MemoryExceptionCode.VALIDATION_FAILED);
+    });
+  });
+
+  describe('count and exists', () => {
+    it('should count the memories of the scope, with or without a filter', async () => {
+      const scope = h.scope();
+      expect(await h.provider.count(scope)).toBe(0);
+      await h.provider.addMany(scope, [
+        { content: 'a', memoryType: 'preference' },
+        { content: 'b' },
+        { content: 'c', memoryType: 'preference' },
+      ]);
+      expect(await h.provider.count(scope)).toBe(3);
+      expect(await h.provider.count(scope, parseFilter({ memory_type: 'preference' }))).toBe(2);
+    });
+
+    it('should tell whether a memory exists', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'here' });
+      expect(await h.provider.exists(scope, memory.id)).toBe(true);
+      expect(await h.provider.exists(scope, newId())).toBe(false);
+      expect(await h.provider.exists(scope, 'not-a-uuid')).toBe(false);
+      await h.provider.delete(scope, memory.id);
+      expect(await h.provider.exists(scope, memory.id)).toBe(false);
+    });
+  });
+
+  describe('recordAccess', () => {
+    it('should bump accessCount and set accessedAt of the ids given, and only those', async () => {
+      const scope = h.scope();
+      const [a, b] = await h.provider.addMany(scope, [{ content: 'a' }, { content: 'b' }]);
+      const first = new Date(Date.now() - 60_000);
+      const second = new Date();
+      await h.provider.recordAccess(scope, [a.id, newId()], first);
+      await h.provider.recordAccess(scope, [a.id], second);
+
+      expect(await h.provider.get(scope, a.id)).toMatchObject({ accessCount: 2, accessedAt: second });
+      expect(await h.provider.get(scope, b.id)).toMatchObject({ accessCount: 0, accessedAt: null });
+    });
+
+    it('should not count reads as accesses', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'read me' });
+      await h.provider.get(scope, memory.id);
+      await h.provider.getMany(scope, [memory.id]);
+      await h.provider.list(scope, { limit: 10 });
+      expect(await h.provider.get(scope, memory.id)).toMatchObject({ accessCount: 0, accessedAt: null });
+    });
+  });
+
+  describe('embedding pipeline', () => {
+    it('should make a pending memory ready with the vector of the embedder', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'Speaks fluent Japanese' });
+      const vector = await h.embed(memory.content);
+      const result = await h.provider.setEmbedding(scope, memory.id, {
+        vector,
+        model: h.embedder.model,
+        dimensions: h.embedder.dimensions,
+        contentHash: memory.contentHash,
+      });
+
+      expect(result).toBe('written');
+      const ready = await h.provider.get(scope, memory.id);
+      expect(ready).toMatchObject({
+        status: 'ready',
+        embeddingModel: h.embedder.model,
+        embeddingDimensions: h.embedder.dimensions,
+        failureReason: null,
+      });
+      expect(ready?.embedding).toHaveLength(h.embedder.dimensions);
+      ready?.embedding?.forEach((x, i) => expect(x).toBeCloseTo(vector[i], 5));
+    });
+
+    it('should skip a stale embedding: the content changed after the job was queued', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'old content' });
+      await h.provider.update(scope, memory.id, { content: 'new content' });
+      const vector = await h.embed(memory.content);
+      const result = await h.provider.setEmbedding(scope, memory.id, {
+        vector,
+        model: h.embedder.model,
+        dimensions: vector.length,
+        contentHash: memory.contentHash,
+      });
+
+      expect(result).toBe('skipped');
+      expect(await h.provider.get(scope, memory.id)).toMatchObject({ status: 'pending', embedding: null });
+    });
+
+    it('should skip the embedding of a deleted or unknown memory', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'gone soon' });
+      await h.provider.delete(scope, memory.id);
+      const vector = await h.embed(memory.content);
+      const embedding = { vector, model: h.embedder.model, dimensions: vector.length, contentHash: memory.contentHash };
+      expect(await h.provider.setEmbedding(scope, memory.id, embedding)).toBe('skipped');
+      expect(await h.provider.setEmbedding(scope, newId(), embedding)).toBe('skipped');
+    });
+
+    it('should refuse a vector whose length is not its dimensions', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'mismatch' });
+      const vector = await h.embed(memory.content);
+      await expectMemoryError(
+        h.provider.setEmbedding(scope, memory.id, {
+          vector,
+          model: h.embedder.model,
+          dimensions: vector.length + 1,
+          contentHash: memory.contentHash,
+        }),
+        MemoryExceptionCode.VALIDATION_FAILED,
+      );
+    });
+
+    it('should mark a memory failed with the reason, and let a later embedding make it ready', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'hard to embed' });
+      await h.provider.markFailed(scope, memory.id, 'embedding endpoint returned 500');
+      expect(await h.provider.get(scope, memory.id)).toMatchObject({
+        status: 'failed',
+        failureReason: 'embedding endpoint returned 500',
+      });
+
+      const ready = await h.makeReady(scope, memory);
+      expect(ready).toMatchObject({ status: 'ready', failureReason: null });
+    });
+
+    it('should ignore markFailed for a memory that is gone', async () => {
+      await expect(h.provider.markFailed(h.scope(), newId(), 'whatever')).resolves.toBeUndefined();
+    });
+  });
+
+  describe('expiry', () => {
+    it('should never return an expired memory from any read', async () => {
+      const scope = h.scope();
+      const expired = await h.provider.add(scope, {
+        content: 'expired flamingo',
+        expiresAt: new Date(Date.now() - 1_000),
+      });
+
+      expect(await h.provider.get(scope, expired.id)).toBeNull();
+      expect(await h.provider.getMany(scope, [expired.id])).toEqual([]);
+      expect(await h.provider.exists(scope, expired.id)).toBe(false);
+      expect(await h.provider.count(scope)).toBe(0);
+      expect((await h.provider.list(scope, { limit: 10 })).items).toEqual([]);
+      expect(await h.provider.search(scope, await h.query('flamingo', 'keyword'))).toEqual([]);
+      await expectMemoryError(
+        h.provider.update(scope, expired.id, { importance: 2 }),
+        MemoryExceptionCode.MEMORY_NOT_FOUND,
+      );
+    });
+
+    it('should hide a memory once its expiry passes', async () => {
+      const scope = h.scope();
+      const memory = await h.addReady(scope, {
+        content: 'short lived pelican',
+        expiresAt: new Date(Date.now() + 1_000),
+      });
+      expect(await h.provider.exists(scope, memory.id)).toBe(true);
+      await sleep(1_200);
+      expect(await h.provider.get(scope, memory.id)).toBeNull();
+      expect(await h.provider.search(scope, await h.query('pelican', 'hybrid'))).toEqual([]);
+      expect(await h.provider.count(scope)).toBe(0);
+    });
+
+    it('should expire a memory whose expiry an update moves into the past', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'revoke me' });
+      await h.provider.update(scope, memory.id, { expiresAt: new Date(Date.now() - 1) });
+      expect(await h.provider.get(scope, memory.id)).toBeNull();
+    });
+  });
+
+  describe('health', () => {
+    it('should report itself healthy with its latency', async () => {
+      const health = await h.provider.health();
+      expect(health.ok).toBe(true);
+      expect(health.latencyMs).toBeGreaterThanOrEqual(0);
+    });
+  });
+}

@@ -1,0 +1,8 @@
+/** `@engram/memory-core/testing`: what other packages' tests need to hold a provider to the protocol. */
+export {
+  describeMemoryProviderContract,
+  DEFAULT_CONTRACT_TENANTS,
+  type MemoryProviderContractSetup,
+  type MemoryProviderContractSubject,
+} from './memory-provider.contract.js';
+export { BagOfWordsEmbedder } from './fixtures/bag-of-words.embedder.js';

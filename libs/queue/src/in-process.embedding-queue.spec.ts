@@ -1,0 +1,97 @@
+import { describe, expect, it } from '@jest/globals';
+import type { EmbeddingJob, EmbeddingJobProcessor } from '@engram/memory-core';
+import { asTenantId } from '@engram/memory-core';
+import { InProcessEmbeddingQueue } from './in-process.embedding-queue.js';
+
+const job = (memoryId: string, contentHash = 'h1'): EmbeddingJob => ({
+  tenantId: asTenantId('00000000-0000-0000-0000-000000000000'),
+  memoryId,
+  userId: 'u',
+  agentId: null,
+  runId: null,
+  contentHash,
+});
+
+class RecordingProcessor implements EmbeddingJobProcessor {
+  batches: string[][] = [];
+  failed: Array<{ id: string; reason: string }> = [];
+  failuresLeft = 0;
+
+  async process(jobs: readonly EmbeddingJob[]): Promise<void> {
+    this.batches.push(jobs.map((j) => `${j.memoryId}:${j.contentHash}`));
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw new Error('embedder down');
+    }
+  }
+
+  async fail(j: EmbeddingJob, reason: string): Promise<void> {
+    this.failed.push({ id: j.memoryId, reason });
+  }
+}
+
+describe('InProcessEmbeddingQueue', () => {
+  it('runs queued jobs in batches and reports them completed', async () => {
+    const queue = new InProcessEmbeddingQueue({ batchSize: 2 });
+    const processor = new RecordingProcessor();
+    await queue.enqueue([job('a'), job('b'), job('c')]);
+    queue.start(processor);
+    const outcomes = await queue.waitFor(['a', 'b', 'c'], 5000);
+    expect([...outcomes.entries()].sort()).toEqual([
+      ['a', 'completed'],
+      ['b', 'completed'],
+      ['c', 'completed'],
+    ]);
+    expect(processor.batches).toEqual([['a:h1', 'b:h1'], ['c:h1']]);
+    expect(await queue.depth()).toBe(0);
+    await queue.close();
+  });
+
+  it('keeps one job per memory: a newer job replaces a queued one', async () => {
+    const queue = new InProcessEmbeddingQueue();
+    const processor = new RecordingProcessor();
+    await queue.enqueue([job('a', 'old')]);
+    await queue.enqueue([job('a', 'new')]);
+    queue.start(processor);
+    await queue.waitFor(['a'], 5000);
+    expect(processor.batches).toEqual([['a:new']]);
+    await queue.close();
+  });
+
+  it('retries a failed batch with backoff, then succeeds', async () => {
+    const queue = new InProcessEmbeddingQueue({ backoffMs: 5, attempts: 3 });
+    const processor = new RecordingProcessor();
+    processor.failuresLeft = 2;
+    queue.start(processor);
+    await queue.enqueue([job('a')]);
+    const outcomes = await queue.waitFor(['a'], 5000);
+    expect(outcomes.get('a')).toBe('completed');
+    expect(processor.batches).toHaveLength(3);
+    expect(processor.failed).toEqual([]);
+    await queue.close();
+  });
+
+  it('gives up after its attempts and hands the job to fail() with the reason', async () => {
+    const queue = new InProcessEmbeddingQueue({ backoffMs: 1, attempts: 2 });
+    const processor = new RecordingProcessor();
+    processor.failuresLeft = 10;
+    queue.start(processor);
+    await queue.enqueue([job('a')]);
+    const outcomes = await queue.waitFor(['a'], 5000);
+    expect(outcomes.get('a')).toBe('failed');
+    expect(processor.failed).toEqual([{ id: 'a', reason: 'embedder down' }]);
+    await queue.close();
+  });
+
+  it('answers waitFor at the timeout with what finished, keeping the rest queued', async () => {
+    const queue = new InProcessEmbeddingQueue();
+    await queue.enqueue([job('a')]);
+    const outcomes = await queue.waitFor(['a'], 20);
+    expect(outcomes.size).toBe(0);
+    expect(await queue.depth()).toBe(1);
+    const processor = new RecordingProcessor();
+    queue.start(processor);
+    expect((await queue.waitFor(['a'], 5000)).get('a')).toBe('completed');
+    await queue.close();
+  });
+});

@@ -1,0 +1,105 @@
+import {
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { ENGRAM_CONFIG, type EngramConfig } from '@engram/config';
+import { createEmbedder } from '@engram/embeddings';
+import {
+  AUDIT_LOGGER,
+  CLOCK,
+  EMBEDDER,
+  EMBEDDING_QUEUE,
+  EmbeddingPipeline,
+  FixedTenantProvider,
+  GDPR_SERVICE,
+  MEMORY_PROVIDER,
+  MemoryGdprService,
+  MemoryService,
+  NoopAuditLogger,
+  TENANT_PROVIDER,
+  USAGE_TRACKER,
+  UnlimitedUsageTracker,
+  systemClock,
+  type Clock,
+  type Embedder,
+  type EmbeddingQueue,
+  type MemoryProvider,
+} from '@engram/memory-core';
+import { InProcessEmbeddingQueue } from '@engram/queue';
+import { createMemoryProvider } from './memory-provider.factory.js';
+
+/** Starts the embedding pipeline in this process when it runs workers; closes what the runtime opened. */
+@Injectable()
+class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(ENGRAM_CONFIG) private readonly config: EngramConfig,
+    @Inject(EMBEDDING_QUEUE) private readonly queue: EmbeddingQueue,
+    @Inject(MEMORY_PROVIDER) private readonly provider: MemoryProvider,
+    @Inject(EMBEDDER) private readonly embedder: Embedder,
+    private readonly pipeline: EmbeddingPipeline,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.runWorkers) this.queue.start(this.pipeline);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.close();
+    await this.provider.close();
+    await this.embedder.close?.();
+  }
+}
+
+/**
+ * The composition root shared by the API and the worker: builds the provider, embedder and queue
+ * that the configuration names, and binds every extension point to its OSS default. The cloud
+ * edition's module, imported after this one by `edition.ts`, rebinds the tokens it replaces.
+ */
+@Module({})
+export class EngramRuntimeModule {
+  static forRoot(config: EngramConfig): DynamicModule {
+    return {
+      module: EngramRuntimeModule,
+      global: true,
+      providers: [
+        { provide: ENGRAM_CONFIG, useValue: config },
+        { provide: CLOCK, useValue: systemClock },
+        { provide: EMBEDDER, useFactory: () => createEmbedder(config.embeddings) },
+        {
+          provide: MEMORY_PROVIDER,
+          useFactory: (clock: Clock) => createMemoryProvider(config, clock),
+          inject: [CLOCK],
+        },
+        { provide: EMBEDDING_QUEUE, useFactory: () => new InProcessEmbeddingQueue() },
+        { provide: TENANT_PROVIDER, useValue: new FixedTenantProvider() },
+        { provide: USAGE_TRACKER, useClass: UnlimitedUsageTracker },
+        { provide: AUDIT_LOGGER, useClass: NoopAuditLogger },
+        {
+          provide: GDPR_SERVICE,
+          useFactory: (provider: MemoryProvider) => new MemoryGdprService(provider),
+          inject: [MEMORY_PROVIDER],
+        },
+        MemoryService,
+        EmbeddingPipeline,
+        RuntimeLifecycle,
+      ],
+      exports: [
+        ENGRAM_CONFIG,
+        CLOCK,
+        EMBEDDER,
+        MEMORY_PROVIDER,
+        EMBEDDING_QUEUE,
+        TENANT_PROVIDER,
+        USAGE_TRACKER,
+        AUDIT_LOGGER,
+        GDPR_SERVICE,
+        MemoryService,
+        EmbeddingPipeline,
+      ],
+    };
+  }
+}

@@ -1,0 +1,2 @@
+export * from './engram-runtime.module.js';
+export * from './memory-provider.factory.js';
