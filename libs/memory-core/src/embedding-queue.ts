@@ -1,3 +1,4 @@
+import type { Memory } from './memory.js';
 import type { TenantId } from './tenant.js';
 
 /** One memory to embed. The job id is the memory id, so a retry or a re-enqueue never duplicates work. */
@@ -37,4 +38,16 @@ export interface EmbeddingQueue {
   /** Jobs waiting or running. */
   depth(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The job that makes a memory's current content searchable. */
+export function embeddingJobOf(memory: Memory): EmbeddingJob {
+  return {
+    tenantId: memory.tenantId,
+    memoryId: memory.id,
+    userId: memory.userId,
+    agentId: memory.agentId,
+    runId: memory.runId,
+    contentHash: memory.contentHash,
+  };
 }

@@ -1,3 +1,4 @@
+import type { EmbeddingJob } from './embedding-queue.js';
 import type { Filter } from './filters/filter.js';
 import type {
   Memory,
@@ -87,6 +88,12 @@ export interface MemoryProvider {
   setEmbedding(scope: MemoryScope, id: string, embedding: MemoryEmbedding): Promise<EmbeddingWriteResult>;
   /** Pipeline: the embedding gave up; the reason is visible on the memory. */
   markFailed(scope: MemoryScope, id: string, reason: string): Promise<void>;
+  /**
+   * Reconciler: memories of any tenant still `pending` whose last change is older than `olderThan`,
+   * oldest first, as jobs to enqueue again (their job may have been lost with a Redis flush).
+   * The one method that crosses tenants: it serves the system, never a request.
+   */
+  listPending(olderThan: Date, limit: number): Promise<EmbeddingJob[]>;
 
   health(): Promise<ProviderHealth>;
   close(): Promise<void>;

@@ -31,6 +31,7 @@ const PROVIDER_METHODS = [
   'recordAccess',
   'setEmbedding',
   'markFailed',
+  'listPending',
   'health',
   'close',
 ] as const satisfies readonly (keyof MemoryProvider)[];

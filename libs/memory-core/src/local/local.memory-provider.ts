@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { contentHash } from '../content-hash.js';
+import { embeddingJobOf, type EmbeddingJob } from '../embedding-queue.js';
 import { systemClock, type Clock } from '../extension-points.js';
 import type { Filter } from '../filters/filter.js';
 import { matchesFilter } from '../filters/filter.evaluator.js';
@@ -273,6 +274,15 @@ export class LocalMemoryProvider implements MemoryProvider {
       const memory = this.find(scope, id);
       if (memory) this.put({ ...memory, status: 'failed', failureReason: String(reason) }, records);
     });
+  }
+
+  async listPending(olderThan: Date, limit: number): Promise<EmbeddingJob[]> {
+    const pending: Memory[] = [];
+    for (const { memory } of this.memories.values()) {
+      if (memory.status === 'pending' && memory.updatedAt < olderThan) pending.push(memory);
+    }
+    pending.sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime());
+    return pending.slice(0, limit).map(embeddingJobOf);
   }
 
   async health(): Promise<ProviderHealth> {

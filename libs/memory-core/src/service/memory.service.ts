@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Embedder } from '../embedder.js';
-import type { EmbeddingJob, EmbeddingQueue } from '../embedding-queue.js';
+import { embeddingJobOf, type EmbeddingQueue } from '../embedding-queue.js';
 import type { AuditLogger, Clock, UsageTracker } from '../extension-points.js';
 import type { Filter } from '../filters/filter.js';
 import type { Memory, MemoryHistoryEntry, MemoryPatch, NewMemory, Page, SearchMode, SearchResult } from '../memory.js';
@@ -90,7 +90,7 @@ export class MemoryService {
       stored.forEach((memory, i) => (added[indexes[i]] = memory));
     }
 
-    await this.queue.enqueue(added.map(toJob));
+    await this.queue.enqueue(added.map(embeddingJobOf));
     await this.usage.record(tenantId, 'memory.write', added.length);
     await this.audit.log({
       tenantId,
@@ -117,7 +117,7 @@ export class MemoryService {
     assertTenantScope(scope);
     await this.usage.check(scope.tenantId, 'memory.write', 1);
     const updated = await this.provider.update(scope, id, patch, options.actor);
-    if (updated.status === 'pending') await this.queue.enqueue([toJob(updated)]);
+    if (updated.status === 'pending') await this.queue.enqueue([embeddingJobOf(updated)]);
     await this.audit.log({
       tenantId: scope.tenantId,
       actor: options.actor ?? 'system',
@@ -213,16 +213,5 @@ function scopeOf(memory: Memory): MemoryScope {
     userId: memory.userId ?? undefined,
     agentId: memory.agentId ?? undefined,
     runId: memory.runId ?? undefined,
-  };
-}
-
-function toJob(memory: Memory): EmbeddingJob {
-  return {
-    tenantId: memory.tenantId,
-    memoryId: memory.id,
-    userId: memory.userId,
-    agentId: memory.agentId,
-    runId: memory.runId,
-    contentHash: memory.contentHash,
   };
 }

@@ -207,6 +207,32 @@ export function describeReadContract(h: ContractHarness): void {
     it('should ignore markFailed for a memory that is gone', async () => {
       await expect(h.provider.markFailed(h.scope(), newId(), 'whatever')).resolves.toBeUndefined();
     });
+
+    it('should list pending memories for the reconciler, and only pending ones', async () => {
+      const scope = h.scope();
+      const [pending, ready, failed] = await h.provider.addMany(scope, [
+        { content: 'still pending' },
+        { content: 'embedded already' },
+        { content: 'given up on' },
+      ]);
+      await h.makeReady(scope, ready);
+      await h.provider.markFailed(scope, failed.id, 'no');
+      const future = new Date(Date.now() + 60_000);
+      const jobs = await h.provider.listPending(future, 100_000);
+      const mine = jobs.filter((job) => [pending.id, ready.id, failed.id].includes(job.memoryId));
+      expect(mine).toEqual([
+        {
+          tenantId: scope.tenantId,
+          memoryId: pending.id,
+          userId: scope.userId,
+          agentId: null,
+          runId: null,
+          contentHash: pending.contentHash,
+        },
+      ]);
+      const past = new Date(pending.updatedAt.getTime() - 1);
+      expect((await h.provider.listPending(past, 100_000)).some((job) => job.memoryId === pending.id)).toBe(false);
+    });
   });
 
   describe('expiry', () => {
