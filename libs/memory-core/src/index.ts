@@ -10,6 +10,7 @@ export * from './memory-core.tokens.js';
 export * from './content-hash.js';
 export * from './service/memory.service.js';
 export * from './service/embedding-pipeline.service.js';
+export * from './service/embedding-reconciler.service.js';
 export * from './ids.js';
 export * from './filters/filter.js';
 export * from './filters/filter.parser.js';

@@ -14,6 +14,7 @@ import {
   EMBEDDER,
   EMBEDDING_QUEUE,
   EmbeddingPipeline,
+  EmbeddingReconciler,
   FixedTenantProvider,
   GDPR_SERVICE,
   MEMORY_PROVIDER,
@@ -29,7 +30,7 @@ import {
   type EmbeddingQueue,
   type MemoryProvider,
 } from '@engram/memory-core';
-import { InProcessEmbeddingQueue } from '@engram/queue';
+import { BullMqEmbeddingQueue, InProcessEmbeddingQueue } from '@engram/queue';
 import { createMemoryProvider } from './memory-provider.factory.js';
 
 /** Starts the embedding pipeline in this process when it runs workers; closes what the runtime opened. */
@@ -41,13 +42,17 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
     @Inject(MEMORY_PROVIDER) private readonly provider: MemoryProvider,
     @Inject(EMBEDDER) private readonly embedder: Embedder,
     private readonly pipeline: EmbeddingPipeline,
+    private readonly reconciler: EmbeddingReconciler,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.runWorkers) this.queue.start(this.pipeline);
+    if (!this.config.runWorkers) return;
+    this.queue.start(this.pipeline);
+    this.reconciler.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.reconciler.stop();
     await this.queue.close();
     await this.provider.close();
     await this.embedder.close?.();
@@ -74,7 +79,13 @@ export class EngramRuntimeModule {
           useFactory: (clock: Clock) => createMemoryProvider(config, clock),
           inject: [CLOCK],
         },
-        { provide: EMBEDDING_QUEUE, useFactory: () => new InProcessEmbeddingQueue() },
+        {
+          provide: EMBEDDING_QUEUE,
+          useFactory: (): EmbeddingQueue =>
+            config.redisUrl
+              ? new BullMqEmbeddingQueue({ redisUrl: config.redisUrl.reveal() })
+              : new InProcessEmbeddingQueue(),
+        },
         { provide: TENANT_PROVIDER, useValue: new FixedTenantProvider() },
         { provide: USAGE_TRACKER, useClass: UnlimitedUsageTracker },
         { provide: AUDIT_LOGGER, useClass: NoopAuditLogger },
@@ -85,6 +96,7 @@ export class EngramRuntimeModule {
         },
         MemoryService,
         EmbeddingPipeline,
+        EmbeddingReconciler,
         RuntimeLifecycle,
       ],
       exports: [
@@ -99,6 +111,7 @@ export class EngramRuntimeModule {
         GDPR_SERVICE,
         MemoryService,
         EmbeddingPipeline,
+        EmbeddingReconciler,
       ],
     };
   }

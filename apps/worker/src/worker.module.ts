@@ -1,0 +1,18 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { EngramConfig } from '@engram/config';
+import { EngramRuntimeModule } from '@engram/runtime';
+import { editionModules } from './edition.js';
+
+/**
+ * A worker process: the runtime with its workers on (embedding pipeline and reconciler), no HTTP.
+ * Any number of them share the queue in Redis.
+ */
+@Module({})
+export class WorkerModule {
+  static async forRoot(config: EngramConfig): Promise<DynamicModule> {
+    return {
+      module: WorkerModule,
+      imports: [EngramRuntimeModule.forRoot({ ...config, runWorkers: true }), ...(await editionModules(config))],
+    };
+  }
+}

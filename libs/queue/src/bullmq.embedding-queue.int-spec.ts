@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { EmbeddingJob, EmbeddingJobProcessor } from '@engram/memory-core';
+import { asTenantId } from '@engram/memory-core';
+import { BullMqEmbeddingQueue, embeddingJobId } from './bullmq.embedding-queue.js';
+
+const REDIS_URL = process.env.ENGRAM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const job = (memoryId: string, contentHash = 'a'.repeat(64)): EmbeddingJob => ({
+  tenantId: asTenantId('00000000-0000-0000-0000-000000000000'),
+  memoryId,
+  userId: 'u',
+  agentId: null,
+  runId: null,
+  contentHash,
+});
+
+class RecordingProcessor implements EmbeddingJobProcessor {
+  batches: string[][] = [];
+  failed: Array<{ id: string; reason: string }> = [];
+  failuresLeft = 0;
+  async process(jobs: readonly EmbeddingJob[]): Promise<void> {
+    this.batches.push(jobs.map((j) => j.memoryId));
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw new Error('embedder down');
+    }
+  }
+  async fail(j: EmbeddingJob, reason: string): Promise<void> {
+    this.failed.push({ id: j.memoryId, reason });
+  }
+}
+
+describe('BullMqEmbeddingQueue (real Redis)', () => {
+  const opened: Array<{ queue: BullMqEmbeddingQueue; name: string }> = [];
+  const open = (options: Partial<ConstructorParameters<typeof BullMqEmbeddingQueue>[0]> = {}) => {
+    const name = `engram-test-${randomUUID()}`;
+    const queue = new BullMqEmbeddingQueue({ redisUrl: REDIS_URL, queueName: name, backoffMs: 10, ...options });
+    opened.push({ queue, name });
+    return queue;
+  };
+
+  afterEach(async () => {
+    for (const { queue, name } of opened.splice(0)) {
+      await queue.close();
+      const admin = new Queue(name, { connection: { url: REDIS_URL } });
+      await admin.obliterate({ force: true });
+      await admin.close();
+    }
+  });
+
+  it('embeds queued memories in batches and reports them completed', async () => {
+    const queue = open();
+    const processor = new RecordingProcessor();
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    await queue.enqueue(ids.map((id) => job(id)));
+    queue.start(processor);
+    const outcomes = await queue.waitFor(ids, 10_000);
+    expect([...outcomes.values()].every((o) => o === 'completed')).toBe(true);
+    expect(outcomes.size).toBe(40);
+    expect(processor.batches.flat().sort()).toEqual([...ids].sort());
+    // Jobs that arrive together are embedded together, not one by one.
+    expect(processor.batches.length).toBeLessThan(40);
+    expect(await queue.depth()).toBe(0);
+  });
+
+  it('never runs the same memory content twice when it is enqueued twice', async () => {
+    const queue = open();
+    const processor = new RecordingProcessor();
+    const id = randomUUID();
+    await queue.enqueue([job(id)]);
+    await queue.enqueue([job(id)]);
+    queue.start(processor);
+    await queue.waitFor([id], 10_000);
+    expect(processor.batches.flat()).toEqual([id]);
+  });
+
+  it('gives an edited memory a job of its own', async () => {
+    expect(embeddingJobId(job('m', 'a'.repeat(64)))).not.toBe(embeddingJobId(job('m', 'b'.repeat(64))));
+    expect(embeddingJobId(job('m'))).not.toContain(':');
+  });
+
+  it('retries a failing batch, then hands a job that used up its attempts to fail()', async () => {
+    const queue = open({ attempts: 2 });
+    const processor = new RecordingProcessor();
+    processor.failuresLeft = 100;
+    queue.start(processor);
+    const id = randomUUID();
+    await queue.enqueue([job(id)]);
+    const outcomes = await queue.waitFor([id], 10_000);
+    expect(outcomes.get(id)).toBe('failed');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(processor.failed).toEqual([{ id, reason: 'embedder down' }]);
+    expect(processor.batches.flat()).toEqual([id, id]);
+  });
+
+  it('lets a job recover from a failed attempt', async () => {
+    const queue = open({ attempts: 3 });
+    const processor = new RecordingProcessor();
+    processor.failuresLeft = 1;
+    queue.start(processor);
+    const id = randomUUID();
+    await queue.enqueue([job(id)]);
+    expect((await queue.waitFor([id], 10_000)).get(id)).toBe('completed');
+    expect(processor.failed).toEqual([]);
+  });
+
+  it('answers waitFor at the timeout while the job stays queued', async () => {
+    const queue = open();
+    const id = randomUUID();
+    await queue.enqueue([job(id)]);
+    expect((await queue.waitFor([id], 50)).size).toBe(0);
+    expect(await queue.depth()).toBe(1);
+  });
+});
