@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const groups = ['libs', 'apps', 'ee'];
+// Workspaces that sit directly under the root rather than in a group directory.
+const standalone = ['bench'];
 
 const swcOptions = {
   jsc: {
@@ -59,5 +61,9 @@ for (const group of groups) {
     const ws = join(base, entry.name);
     if (entry.isDirectory() && (await exists(join(ws, 'src')))) total += await buildWorkspace(ws);
   }
+}
+for (const name of standalone) {
+  const ws = join(root, name);
+  if (await exists(join(ws, 'src'))) total += await buildWorkspace(ws);
 }
 console.log(`built ${total} files in ${Date.now() - started} ms`);

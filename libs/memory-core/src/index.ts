@@ -15,4 +15,6 @@ export * from './ids.js';
 export * from './filters/filter.js';
 export * from './filters/filter.parser.js';
 export * from './filters/filter.evaluator.js';
+export * from './validation/memory.validation.js';
 export * from './local/local.memory-provider.js';
+export * from './search/index.js';

@@ -76,8 +76,9 @@ export class EngramRuntimeModule {
         { provide: EMBEDDER, useFactory: () => createEmbedder(config.embeddings) },
         {
           provide: MEMORY_PROVIDER,
-          useFactory: (clock: Clock) => createMemoryProvider(config, clock),
-          inject: [CLOCK],
+          useFactory: (clock: Clock, embedder: Embedder) =>
+            createMemoryProvider(config, { clock, embedderDimensions: embedder.dimensions }),
+          inject: [CLOCK, EMBEDDER],
         },
         {
           provide: EMBEDDING_QUEUE,

@@ -1,9 +1,15 @@
 import type { Memory, SearchMode } from '../memory.js';
+import { stemEnglish } from '../search/english-stemmer.js';
+import { compareIdsNewestFirst, fuseHybrid } from '../search/hybrid-fusion.js';
+import { namesSpeaker, queryWords, speakerLabelWords } from '../search/speaker-label.js';
+
+export { compareIdsNewestFirst } from '../search/hybrid-fusion.js';
 
 /**
- * Relevance scoring of the local provider: BM25 for the keyword leg, cosine similarity for the vector leg,
- * reciprocal rank fusion for hybrid. Every score leaves here in [0, 1], as the protocol promises for every
- * mode, so that one `threshold` means the same thing whichever mode the caller picked.
+ * Relevance scoring of the local provider: BM25 for the keyword leg, cosine similarity for the vector leg, and
+ * for hybrid the fusion every provider shares (search/hybrid-fusion.ts). Every score leaves here in [0, 1], as
+ * the protocol promises for every mode, so that one `threshold` means the same thing whichever mode the caller
+ * picked.
  */
 
 // A small English list: enough that "what does she like" ranks on "like" rather than on "what" and "she".
@@ -16,27 +22,36 @@ const STOPWORDS = new Set(
 
 const WORD_PATTERN = /[\p{L}\p{N}]+/gu;
 
-/** BM25's usual parameters (Lucene's defaults). */
+/** Lucene's default term-frequency saturation. */
 const BM25_K1 = 1.2;
-const BM25_B = 0.75;
+/**
+ * Almost no document-length normalisation (Lucene's default is 0.75). Memories are short, and a longer one usually
+ * says more rather than repeating itself, so penalising length hid answers: on the locomo-dev set b 0.75 → 0.05
+ * took keyword R@10 from 0.621 to 0.636 and MRR from 0.463 to 0.492 (with stemming). Not 0: the little that is
+ * left breaks ties between memories that match the same terms, in favour of the shorter, more specific one.
+ */
+const BM25_B = 0.05;
 /** Maps a BM25 score s (unbounded) into [0, 1) as s / (s + k): one rare term matched scores about 0.5-0.8. */
 const KEYWORD_SATURATION = 1;
-/** The constant of reciprocal rank fusion, as in the original paper and in most hybrid search engines. */
-export const RRF_K = 60;
 /** Recency halves every 30 days. */
 const RECENCY_HALF_LIFE_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** A memory's words with their counts, computed once per content rather than once per search. */
+/** A memory's terms with their counts and its speaker label, computed once per content rather than once per search. */
 export interface TermStats {
   readonly terms: ReadonlyMap<string, number>;
   readonly length: number;
+  readonly speaker: readonly string[];
 }
 
+/**
+ * Lower-cased words minus stop words, Porter-stemmed so that "painted" finds "painting" (on the locomo-dev set
+ * stemming took keyword R@10 from 0.580 to 0.621 and MRR from 0.428 to 0.463).
+ */
 export function tokenize(text: string): string[] {
   const words: string[] = [];
   for (const [word] of text.toLowerCase().matchAll(WORD_PATTERN)) {
-    if (!STOPWORDS.has(word)) words.push(word);
+    if (!STOPWORDS.has(word)) words.push(stemEnglish(word));
   }
   return words;
 }
@@ -45,7 +60,7 @@ export function termStats(text: string): TermStats {
   const terms = new Map<string, number>();
   const words = tokenize(text);
   for (const word of words) terms.set(word, (terms.get(word) ?? 0) + 1);
-  return { terms, length: words.length };
+  return { terms, length: words.length, speaker: speakerLabelWords(text) };
 }
 
 export interface SearchCandidate {
@@ -100,10 +115,14 @@ function relevanceScores(candidates: readonly SearchCandidate[], query: RankingQ
     case 'vector':
       return vectorScores(candidates, requireEmbedding(query));
     case 'hybrid':
-      return reciprocalRankFusion([
-        keywordScores(candidates, query.text),
-        vectorScores(candidates, requireEmbedding(query)),
-      ]);
+      return fuseHybrid(
+        {
+          keyword: bm25Scores(candidates, query.text),
+          vector: vectorScores(candidates, requireEmbedding(query)),
+          speaker: speakerMatches(candidates, query.text),
+        },
+        query.limit,
+      );
   }
 }
 
@@ -113,8 +132,18 @@ function requireEmbedding(query: RankingQuery): { vector: number[]; model: strin
   return query.embedding;
 }
 
-/** BM25 normalised into [0, 1). IDF is computed over the candidates, i.e. the caller's scope, not the store. */
+/** The keyword mode's score: BM25 mapped into [0, 1) as s / (s + 1), an absolute scale a threshold can use. */
 export function keywordScores(candidates: readonly SearchCandidate[], text: string): Map<string, number> {
+  const scores = bm25Scores(candidates, text);
+  for (const [id, score] of scores) scores.set(id, score / (score + KEYWORD_SATURATION));
+  return scores;
+}
+
+/**
+ * Raw BM25 of the candidates that match a query term (hybrid divides it by its maximum). IDF is computed over the
+ * candidates, i.e. the caller's scope, not the store.
+ */
+export function bm25Scores(candidates: readonly SearchCandidate[], text: string): Map<string, number> {
   const scores = new Map<string, number>();
   const queryTerms = [...new Set(tokenize(text))];
   if (queryTerms.length === 0 || candidates.length === 0) return scores;
@@ -141,9 +170,19 @@ export function keywordScores(candidates: readonly SearchCandidate[], text: stri
       const lengthNorm = 1 - BM25_B + (BM25_B * terms.length) / averageLength;
       score += (idf * frequency * (BM25_K1 + 1)) / (frequency + BM25_K1 * lengthNorm);
     }
-    if (score > 0) scores.set(memory.id, score / (score + KEYWORD_SATURATION));
+    if (score > 0) scores.set(memory.id, score);
   }
   return scores;
+}
+
+/** The ids of the candidates whose speaker label the query names (search/speaker-label.ts). */
+export function speakerMatches(candidates: readonly SearchCandidate[], text: string): Set<string> {
+  const words = queryWords(text);
+  const matches = new Set<string>();
+  for (const { memory, terms } of candidates) {
+    if (namesSpeaker(terms.speaker, words)) matches.add(memory.id);
+  }
+  return matches;
 }
 
 /**
@@ -166,26 +205,6 @@ export function vectorScores(
   return scores;
 }
 
-/**
- * Reciprocal rank fusion: each leg contributes 1 / (k + rank). Divided by the best possible sum (first in
- * every leg) so the fused score is in [0, 1] like the others. Equal scores share a rank (SQL's RANK(), not
- * ROW_NUMBER()): two memories a leg cannot tell apart must not be told apart by the fusion either.
- */
-export function reciprocalRankFusion(legs: readonly Map<string, number>[]): Map<string, number> {
-  const fused = new Map<string, number>();
-  for (const leg of legs) {
-    const ordered = [...leg.entries()].sort(([, a], [, b]) => b - a);
-    let rank = 0;
-    ordered.forEach(([id, score], index) => {
-      if (index === 0 || score !== ordered[index - 1][1]) rank = index + 1;
-      fused.set(id, (fused.get(id) ?? 0) + 1 / (RRF_K + rank));
-    });
-  }
-  const best = legs.length / (RRF_K + 1);
-  for (const [id, score] of fused) fused.set(id, score / best);
-  return fused;
-}
-
 /** 1 for a memory created now, 0.5 at 30 days, 0.25 at 60. A memory "from the future" counts as new. */
 export function recency(memory: Memory, now: Date): number {
   const ageDays = Math.max(0, now.getTime() - memory.createdAt.getTime()) / DAY_MS;
@@ -195,10 +214,6 @@ export function recency(memory: Memory, now: Date): number {
 /** Equal scores are ordered newest first (uuid v7 ids are time-ordered), so results are deterministic. */
 function byScoreThenNewest(a: RankedMemory, b: RankedMemory): number {
   return b.score - a.score || compareIdsNewestFirst(a.memory.id, b.memory.id);
-}
-
-export function compareIdsNewestFirst(a: string, b: string): number {
-  return a < b ? 1 : a > b ? -1 : 0;
 }
 
 function dot(a: readonly number[], b: readonly number[]): number {

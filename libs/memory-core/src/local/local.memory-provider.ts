@@ -34,7 +34,7 @@ import {
   validateNewMemory,
   validatePatch,
   validateSearchQuery,
-} from './local-validation.js';
+} from '../validation/memory.validation.js';
 
 export interface LocalMemoryProviderOptions {
   clock?: Clock;

@@ -12,6 +12,9 @@ import type { MemoryScope } from '../memory-scope.js';
 import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
 
 /**
+ * The protocol's input rules, shared by every provider so that each refuses exactly what the reference
+ * (LocalMemoryProvider) refuses, with the same codes and messages.
+ *
  * Defensive checks of the domain ranges. The API validates requests at the edge already; the provider checks
  * again because the worker, the benchmarks and other libraries call it directly, and a memory with importance
  * 42 would poison every later re-weighted search.

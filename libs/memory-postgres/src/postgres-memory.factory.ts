@@ -1,0 +1,103 @@
+import { join } from 'node:path';
+import type { Clock } from '@engram/memory-core';
+import { PostgresMemoryProvider } from './postgres.memory-provider.js';
+import { APP_ROLE, ensureAppRole } from './schema/app-role.js';
+import { runMigrations } from './schema/migration-runner.js';
+import { ensureVectorIndex, indexedVectorDimensions } from './schema/vector-index.js';
+import { PgSqlExecutor } from './sql/pg.sql-executor.js';
+import { PgliteSqlExecutor } from './sql/pglite.sql-executor.js';
+import type { SqlExecutor } from './sql/sql-executor.js';
+
+export interface PostgresMemoryOptions {
+  /** The owner connection (DATABASE_URL): migrations and index creation. Absent: embedded PGlite in `dataDir`. */
+  databaseUrl?: string;
+  /** A restricted connection for request traffic (DATABASE_APP_URL). Absent: the owner's URL as role engram_app. */
+  databaseAppUrl?: string;
+  /** DATA_DIR; PGlite keeps its files in `<dataDir>/pglite`. */
+  dataDir: string;
+  /** The configured embedder's dimension: its HNSW index is created at boot. */
+  embedderDimensions: number;
+  clock?: Clock;
+  /** Pool size of the app connection. */
+  poolSize?: number;
+  /** Overrides EXACT_SCAN_MAX_ROWS (tests, tuning). */
+  exactScanMaxRows?: number;
+}
+
+export const PGLITE_DIRECTORY = 'pglite';
+
+/**
+ * Session settings of the request pool. JIT compilation pays off for long analytical queries; for a search it
+ * costs tens to hundreds of milliseconds of compilation (the cost estimates of an HNSW search, see
+ * `PostgresMemoryProvider`, are far above jit_above_cost) to save microseconds.
+ */
+export const APP_SESSION_SETTINGS: Readonly<Record<string, string>> = { jit: 'off' };
+
+/** The database side of the backend, ready for request traffic. */
+export interface PostgresMemoryDatabase {
+  /** The connection request traffic uses: never the owner on a server (see `openPostgresMemoryDatabase`). */
+  sql: SqlExecutor;
+  /** The embedding dimensions that have an HNSW index. */
+  hnswDimensions: number[];
+}
+
+/**
+ * Opens the Postgres memory backend, ready for requests: the schema migrated, the embedder's vector index built,
+ * and the provider on the connection request traffic must use.
+ */
+export async function createPostgresMemoryProvider(options: PostgresMemoryOptions): Promise<PostgresMemoryProvider> {
+  const { sql, hnswDimensions } = await openPostgresMemoryDatabase(options);
+  return new PostgresMemoryProvider(sql, {
+    clock: options.clock,
+    hnswDimensions,
+    exactScanMaxRows: options.exactScanMaxRows,
+  });
+}
+
+/**
+ * Prepares the database and opens the connection for request traffic.
+ *
+ * - Server (databaseUrl): migrations, the vector index and the app role's grants run once over a short-lived
+ *   owner connection; request traffic gets a pool that is never the owner: DATABASE_APP_URL when given, else the
+ *   owner's URL with every pooled connection switched to the role engram_app (not superuser, no BYPASSRLS).
+ * - Embedded (no databaseUrl): PGlite in `<dataDir>/pglite`, the same migrations; one in-process session, so
+ *   there is no role to switch to and nobody else to protect the data from.
+ */
+export async function openPostgresMemoryDatabase(options: PostgresMemoryOptions): Promise<PostgresMemoryDatabase> {
+  if (options.databaseUrl === undefined) {
+    const embedded = await PgliteSqlExecutor.open(join(options.dataDir, PGLITE_DIRECTORY));
+    try {
+      return { sql: embedded, hnswDimensions: await prepareSchema(embedded, options.embedderDimensions) };
+    } catch (error) {
+      await embedded.close();
+      throw error;
+    }
+  }
+
+  const owner = new PgSqlExecutor({
+    connectionString: options.databaseUrl,
+    max: 1,
+    applicationName: 'engram-migrations',
+  });
+  let hnswDimensions: number[];
+  try {
+    hnswDimensions = await prepareSchema(owner, options.embedderDimensions);
+    if (options.databaseAppUrl === undefined) await ensureAppRole(owner);
+  } finally {
+    await owner.close();
+  }
+  const sql = new PgSqlExecutor({
+    connectionString: options.databaseAppUrl ?? options.databaseUrl,
+    role: options.databaseAppUrl === undefined ? APP_ROLE : undefined,
+    sessionSettings: APP_SESSION_SETTINGS,
+    max: options.poolSize,
+  });
+  return { sql, hnswDimensions };
+}
+
+/** Migrations, then the embedder's HNSW index; returns every dimension that has one. */
+async function prepareSchema(owner: SqlExecutor, embedderDimensions: number): Promise<number[]> {
+  await runMigrations(owner);
+  await ensureVectorIndex(owner, embedderDimensions);
+  return indexedVectorDimensions(owner);
+}

@@ -1,0 +1,317 @@
+import type { Filter, HistoryOp, MemoryPatch, MemoryScope, ValidNewMemory } from '@engram/memory-core';
+import { compileFilter } from '../filters/filter.sql-compiler.js';
+import { SqlParams } from '../filters/sql-params.js';
+import { memoryColumns } from './memory-row.mapper.js';
+import { liveSql, scopeSql } from './scope.sql.js';
+
+/** One parameterised statement: values only ever travel in `values`. */
+export interface SqlStatement {
+  text: string;
+  values: unknown[];
+}
+
+const M = memoryColumns('m');
+
+/** A new memory with the ids the provider chose for it and its ADD history row. */
+export interface MemoryInsert extends ValidNewMemory {
+  id: string;
+  historyId: string;
+  contentHash: string;
+}
+
+/**
+ * addMany: ONE multi-row INSERT of the whole batch and its ADD history rows (one statement, so atomic without an
+ * explicit transaction). The batch travels as a single JSON parameter expanded by jsonb_to_recordset, so the
+ * statement has a fixed number of parameters whatever the batch size (bind parameters are limited to 65,535).
+ * RETURNING order is not guaranteed: the caller puts the rows back in input order.
+ */
+export function insertMemories(
+  scope: MemoryScope,
+  memories: readonly MemoryInsert[],
+  actor: string,
+  now: Date,
+): SqlStatement {
+  const p = new SqlParams();
+  const batch = p.add(
+    JSON.stringify(
+      memories.map((memory) => ({
+        id: memory.id,
+        history_id: memory.historyId,
+        namespace: memory.namespace,
+        content: memory.content,
+        memory_type: memory.memoryType,
+        importance: memory.importance,
+        confidence: memory.confidence,
+        metadata: memory.metadata,
+        categories: memory.categories,
+        content_hash: memory.contentHash,
+        expires_at: memory.expiresAt?.toISOString() ?? null,
+      })),
+    ),
+  );
+  const tenant = p.add(scope.tenantId);
+  const user = p.add(scope.userId ?? null);
+  const agent = p.add(scope.agentId ?? null);
+  const run = p.add(scope.runId ?? null);
+  const at = p.add(now);
+  const by = p.add(actor);
+  const text = `
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${batch}::text::jsonb) AS x(
+        id uuid, history_id uuid, namespace text, content text, memory_type text, importance smallint,
+        confidence real, metadata jsonb, categories text[], content_hash text, expires_at timestamptz)
+    ),
+    inserted AS (
+      INSERT INTO memories AS m (tenant_id, id, user_id, agent_id, run_id, namespace, content, memory_type, importance,
+        confidence, metadata, categories, status, content_hash, created_at, updated_at, expires_at)
+      SELECT ${tenant}::uuid, id, ${user}::text, ${agent}::text, ${run}::text, namespace, content, memory_type,
+        importance, confidence, metadata, categories, 'pending', content_hash, ${at}::timestamptz,
+        ${at}::timestamptz, expires_at
+      FROM input
+      RETURNING ${M}
+    ),
+    history AS (
+      INSERT INTO memory_history (tenant_id, id, memory_id, user_id, agent_id, run_id, namespace, op, old_content,
+        new_content, actor, at)
+      SELECT ${tenant}::uuid, history_id, id, ${user}::text, ${agent}::text, ${run}::text, namespace, 'ADD', NULL,
+        content, ${by}::text, ${at}::timestamptz
+      FROM input
+    )
+    SELECT * FROM inserted`;
+  return { text, values: p.values };
+}
+
+/** The live memories of the scope among `ids` (valid uuids only). */
+export function selectMemories(scope: MemoryScope, ids: readonly string[], now: Date): SqlStatement {
+  const p = new SqlParams();
+  const text = `SELECT ${M} FROM memories m
+    WHERE ${scopeSql(scope, p)} AND m.id = ANY(${p.add([...ids])}::uuid[]) AND ${liveSql(now, p)}`;
+  return { text, values: p.values };
+}
+
+/**
+ * update: locks the row, changes it and writes its UPDATE history row (with the content before and after) in one
+ * statement. A content change sends the memory back to `pending` and drops its vector, which described the old
+ * content; the same content (even re-sent) keeps both. Returns no row when the memory is not there.
+ */
+export function updateMemory(
+  scope: MemoryScope,
+  id: string,
+  patch: MemoryPatch,
+  historyId: string,
+  actor: string,
+  now: Date,
+  newContentHash: string | undefined,
+): SqlStatement {
+  const p = new SqlParams();
+  const set: string[] = [`updated_at = ${p.add(now)}::timestamptz`];
+  if (patch.memoryType !== undefined) set.push(`memory_type = ${p.add(patch.memoryType)}::text`);
+  if (patch.importance !== undefined) set.push(`importance = ${p.add(patch.importance)}::smallint`);
+  if (patch.confidence !== undefined) set.push(`confidence = ${p.add(patch.confidence)}::real`);
+  if (patch.metadata !== undefined) set.push(`metadata = ${p.add(JSON.stringify(patch.metadata))}::text::jsonb`);
+  if (patch.categories !== undefined) set.push(`categories = ${p.add([...patch.categories])}::text[]`);
+  if (patch.expiresAt !== undefined) set.push(`expires_at = ${p.add(patch.expiresAt)}::timestamptz`);
+  if (patch.content !== undefined && newContentHash !== undefined) {
+    const content = p.add(patch.content);
+    const same = `m.content = ${content}::text`;
+    set.push(
+      `content = ${content}::text`,
+      `content_hash = ${p.add(newContentHash)}::text`,
+      `status = CASE WHEN ${same} THEN m.status ELSE 'pending' END`,
+      `failure_reason = CASE WHEN ${same} THEN m.failure_reason ELSE NULL END`,
+      `embedding = CASE WHEN ${same} THEN m.embedding ELSE NULL END`,
+      `embedding_model = CASE WHEN ${same} THEN m.embedding_model ELSE NULL END`,
+      `embedding_dimensions = CASE WHEN ${same} THEN m.embedding_dimensions ELSE NULL END`,
+    );
+  }
+  const text = `
+    WITH target AS (
+      SELECT m.tenant_id, m.id, m.content AS old_content FROM memories m
+      WHERE ${scopeSql(scope, p)} AND m.id = ${p.add(id)}::uuid AND ${liveSql(now, p)}
+      FOR UPDATE
+    ),
+    updated AS (
+      UPDATE memories m SET ${set.join(', ')}
+      FROM target t WHERE m.tenant_id = t.tenant_id AND m.id = t.id
+      RETURNING ${M}, t.old_content
+    ),
+    history AS (
+      INSERT INTO memory_history (tenant_id, id, memory_id, user_id, agent_id, run_id, namespace, op, old_content,
+        new_content, actor, at)
+      SELECT u.tenant_id, ${p.add(historyId)}::uuid, u.id, u.user_id, u.agent_id, u.run_id, u.namespace, 'UPDATE',
+        u.old_content, u.content, ${p.add(actor)}::text, ${p.add(now)}::timestamptz
+      FROM updated u
+    )
+    SELECT * FROM updated`;
+  return { text, values: p.values };
+}
+
+/** The owner and content of each deleted row: what its DELETE history row needs. */
+export interface DeletedRow {
+  tenant_id: string;
+  id: string;
+  user_id: string | null;
+  agent_id: string | null;
+  run_id: string | null;
+  namespace: string;
+  content: string;
+}
+
+const DELETED_COLUMNS = 'm.tenant_id, m.id, m.user_id, m.agent_id, m.run_id, m.namespace, m.content';
+
+/** Deletes the live memories of the scope among `ids`, returning them for their history rows. */
+export function deleteMemories(scope: MemoryScope, ids: readonly string[], now: Date): SqlStatement {
+  const p = new SqlParams();
+  const text = `DELETE FROM memories m
+    WHERE ${scopeSql(scope, p)} AND m.id = ANY(${p.add([...ids])}::uuid[]) AND ${liveSql(now, p)}
+    RETURNING ${DELETED_COLUMNS}`;
+  return { text, values: p.values };
+}
+
+/**
+ * clear: deletes every memory of the scope. Expired ones too (nobody can see them any more, and an erase must
+ * not leave content behind), but only live ones are counted and get a DELETE history row, as the caller only
+ * ever knew those.
+ */
+export function deleteScope(scope: MemoryScope, now: Date): SqlStatement {
+  const p = new SqlParams();
+  const text = `DELETE FROM memories m WHERE ${scopeSql(scope, p)}
+    RETURNING ${DELETED_COLUMNS}, ${liveSql(now, p)} AS live`;
+  return { text, values: p.values };
+}
+
+export interface HistoryInsert {
+  id: string;
+  tenantId: string;
+  memoryId: string;
+  userId: string | null;
+  agentId: string | null;
+  runId: string | null;
+  namespace: string;
+  op: HistoryOp;
+  oldContent: string | null;
+  newContent: string | null;
+  actor: string;
+  at: Date;
+}
+
+/** History rows in one multi-row INSERT (as JSON, for the same reason as `insertMemories`). */
+export function insertHistory(rows: readonly HistoryInsert[]): SqlStatement {
+  const p = new SqlParams();
+  const batch = p.add(
+    JSON.stringify(
+      rows.map((row) => ({
+        tenant_id: row.tenantId,
+        id: row.id,
+        memory_id: row.memoryId,
+        user_id: row.userId,
+        agent_id: row.agentId,
+        run_id: row.runId,
+        namespace: row.namespace,
+        op: row.op,
+        old_content: row.oldContent,
+        new_content: row.newContent,
+        actor: row.actor,
+        at: row.at.toISOString(),
+      })),
+    ),
+  );
+  const text = `INSERT INTO memory_history (tenant_id, id, memory_id, user_id, agent_id, run_id, namespace, op,
+      old_content, new_content, actor, at)
+    SELECT tenant_id, id, memory_id, user_id, agent_id, run_id, namespace, op, old_content, new_content, actor, at
+    FROM jsonb_to_recordset(${batch}::text::jsonb) AS x(tenant_id uuid, id uuid, memory_id uuid, user_id text,
+      agent_id text, run_id text, namespace text, op text, old_content text, new_content text, actor text,
+      at timestamptz)`;
+  return { text, values: p.values };
+}
+
+/** Newest first, after the cursor's id when given; one row more than the page, to know whether another follows. */
+export function listMemories(
+  scope: MemoryScope,
+  filter: Filter | undefined,
+  after: string | null,
+  limit: number,
+  now: Date,
+): SqlStatement {
+  const p = new SqlParams();
+  const where = [scopeSql(scope, p), liveSql(now, p)];
+  if (filter) where.push(`(${compileFilter(filter, p, 'm')})`);
+  if (after !== null) where.push(`m.id < ${p.add(after)}::uuid`);
+  const text = `SELECT ${M} FROM memories m WHERE ${where.join(' AND ')}
+    ORDER BY m.id DESC LIMIT ${p.add(limit + 1)}::int`;
+  return { text, values: p.values };
+}
+
+export function countMemories(scope: MemoryScope, filter: Filter | undefined, now: Date): SqlStatement {
+  const p = new SqlParams();
+  const where = [scopeSql(scope, p), liveSql(now, p)];
+  if (filter) where.push(`(${compileFilter(filter, p, 'm')})`);
+  return { text: `SELECT count(*)::int AS count FROM memories m WHERE ${where.join(' AND ')}`, values: p.values };
+}
+
+/** Oldest first (uuid v7 ids are time-ordered). The owner columns of the rows keep it scoped after a delete. */
+export function selectHistory(scope: MemoryScope, memoryId: string): SqlStatement {
+  const p = new SqlParams();
+  const text = `SELECT h.id, h.memory_id, h.op, h.old_content, h.new_content, h.actor, h.at FROM memory_history h
+    WHERE ${scopeSql(scope, p, 'h')} AND h.memory_id = ${p.add(memoryId)}::uuid ORDER BY h.id`;
+  return { text, values: p.values };
+}
+
+/**
+ * One UPDATE for every id. Access flushes may arrive out of order: the latest access wins (GREATEST ignores the
+ * NULL of a never-accessed memory).
+ */
+export function recordAccess(scope: MemoryScope, ids: readonly string[], at: Date, now: Date): SqlStatement {
+  const p = new SqlParams();
+  const text = `UPDATE memories m
+    SET access_count = m.access_count + 1, accessed_at = GREATEST(m.accessed_at, ${p.add(at)}::timestamptz)
+    WHERE ${scopeSql(scope, p)} AND m.id = ANY(${p.add([...ids])}::uuid[]) AND ${liveSql(now, p)}`;
+  return { text, values: p.values };
+}
+
+/**
+ * Stores a vector only if the content is still the one that was embedded: the hash comparison is part of the
+ * UPDATE's WHERE, so a concurrent content change either happens before (no row matches: skipped) or waits for
+ * this statement and then resets the memory to pending itself. No read-then-write window.
+ */
+export function setEmbedding(
+  scope: MemoryScope,
+  id: string,
+  embedding: { vector: string; model: string; dimensions: number; contentHash: string },
+  now: Date,
+): SqlStatement {
+  const p = new SqlParams();
+  const text = `UPDATE memories m
+    SET embedding = ${p.add(embedding.vector)}::vector, embedding_model = ${p.add(embedding.model)}::text,
+      embedding_dimensions = ${p.add(embedding.dimensions)}::int, status = 'ready', failure_reason = NULL
+    WHERE ${scopeSql(scope, p)} AND m.id = ${p.add(id)}::uuid AND ${liveSql(now, p)}
+      AND m.content_hash = ${p.add(embedding.contentHash)}::text
+    RETURNING m.id`;
+  return { text, values: p.values };
+}
+
+export function markFailed(scope: MemoryScope, id: string, reason: string, now: Date): SqlStatement {
+  const p = new SqlParams();
+  const text = `UPDATE memories m SET status = 'failed', failure_reason = ${p.add(reason)}::text
+    WHERE ${scopeSql(scope, p)} AND m.id = ${p.add(id)}::uuid AND ${liveSql(now, p)}`;
+  return { text, values: p.values };
+}
+
+/** The reconciler's scan, across tenants; served by the partial index of pending rows. */
+export function listPending(olderThan: Date, limit: number, now: Date): SqlStatement {
+  const p = new SqlParams();
+  const text = `SELECT m.tenant_id, m.id, m.user_id, m.agent_id, m.run_id, m.content_hash FROM memories m
+    WHERE m.status = 'pending' AND m.updated_at < ${p.add(olderThan)}::timestamptz AND ${liveSql(now, p)}
+    ORDER BY m.updated_at, m.id LIMIT ${p.add(limit)}::int`;
+  return { text, values: p.values };
+}
+
+/** Deletes up to `limit` expired memories of any tenant (housekeeping: reads already ignore them). */
+export function purgeExpired(now: Date, limit: number): SqlStatement {
+  const p = new SqlParams();
+  const text = `DELETE FROM memories m WHERE (m.tenant_id, m.id) IN (
+      SELECT e.tenant_id, e.id FROM memories e WHERE e.expires_at <= ${p.add(now)}::timestamptz
+      LIMIT ${p.add(limit)}::int)
+    RETURNING m.id`;
+  return { text, values: p.values };
+}

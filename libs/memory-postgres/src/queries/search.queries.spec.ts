@@ -1,0 +1,65 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  hybridCandidatesPerLeg,
+  OSS_TENANT_ID,
+  parseFilter,
+  validateSearchQuery,
+  type MemoryScope,
+  type SearchQuery,
+} from '@engram/memory-core';
+import { searchCandidates, searchMemories, type VectorStrategy } from './search.queries.js';
+
+const scope: MemoryScope = { tenantId: OSS_TENANT_ID, userId: "o'brien" };
+const now = new Date('2026-01-01T00:00:00Z');
+const HOSTILE = "x'); DROP TABLE memories; --";
+
+function statement(query: Partial<SearchQuery>, strategy: VectorStrategy = 'exact') {
+  const valid = validateSearchQuery({
+    text: HOSTILE,
+    mode: 'hybrid',
+    limit: 10,
+    embedding: { vector: [0.5, 0.25, 1e-7], model: HOSTILE },
+    ...query,
+  });
+  return searchMemories({ scope, query: valid, now, strategy });
+}
+
+describe('searchMemories', () => {
+  it('should pass every value as a parameter, never in the SQL text', () => {
+    const { text, values } = statement({ filter: parseFilter({ 'metadata.topic': HOSTILE }), threshold: 0.25 });
+    expect(text).not.toContain('DROP TABLE');
+    expect(text).not.toContain("o'brien");
+    expect(text).not.toContain('0.25');
+    expect(values).toEqual(expect.arrayContaining([HOSTILE, "o'brien", OSS_TENANT_ID, 0.25, '[0.5,0.25,1e-7]']));
+    // Every placeholder has its value, and no value is left without a placeholder.
+    const placeholders = new Set([...text.matchAll(/\$(\d+)/g)].map((match) => Number(match[1])));
+    expect([...placeholders].sort((a, b) => a - b)).toEqual(values.map((_, index) => index + 1));
+  });
+
+  it.each([
+    ['keyword', ['keyword_candidates'], ['vector_candidates']],
+    ['vector', ['vector_candidates'], ['keyword_candidates']],
+    ['hybrid', ['vector_candidates', 'keyword_candidates'], []],
+  ] as const)('should run only the legs of %s mode', (mode, present, absent) => {
+    const { text } = statement({ mode, embedding: mode === 'keyword' ? undefined : { vector: [1, 0], model: 'm' } });
+    for (const leg of present) expect(text).toContain(`${leg} AS (`);
+    for (const leg of absent) expect(text).not.toContain(`${leg} AS (`);
+    expect(text.includes('signals AS (')).toBe(mode === 'hybrid');
+  });
+
+  it('should repeat the HNSW index expression and predicate for the dimension of the query', () => {
+    const { text } = statement({ embedding: { vector: [1, 0, 0], model: 'm' } }, 'hnsw');
+    expect(text).toContain('m.embedding::vector(3) <=>');
+    expect(text).toContain('m.embedding_dimensions = 3');
+    expect(text).not.toContain('vector_scope');
+  });
+
+  it('should fence the scope off from the index for an exact scan', () => {
+    expect(statement({}, 'exact').text).toContain('vector_scope AS MATERIALIZED');
+  });
+
+  it('should take the reference pool of candidates per leg', () => {
+    expect(searchCandidates(10)).toBe(hybridCandidatesPerLeg(10));
+    expect(searchCandidates(100)).toBe(200);
+  });
+});
