@@ -47,16 +47,17 @@ export class HttpTarget implements RetrievalTarget {
     const ready = await probe.request<ReadyBody>('GET', 'ready', undefined, [200, 503]);
     const embedder = ready.dependencies?.embedder;
     const storage = ready.dependencies?.storage;
+    // Counters (latency, memories) say nothing about which backend it is; names and flags do.
     const storageDetails = storage
       ? Object.entries(storage)
-          .filter(([key]) => key !== 'status' && key !== 'latency_ms')
+          .filter(([key, value]) => key !== 'status' && typeof value !== 'number')
           .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
           .join(' ')
       : '';
     return new HttpTarget(baseUrl, apiKey, {
       service: baseUrl.origin,
       // The API does not name its backend; /ready's storage details are what it tells.
-      provider: `server's configured provider${storageDetails ? ` (${storageDetails})` : ''}`,
+      provider: `server's${storageDetails ? ` (/ready storage: ${storageDetails})` : ''}`,
       embedder: embedder?.model
         ? `server's (${embedder.model}, ${embedder.dimensions ?? '?'}-d)`
         : "server's (unknown)",
