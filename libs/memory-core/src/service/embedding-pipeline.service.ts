@@ -40,27 +40,36 @@ export class EmbeddingPipeline implements EmbeddingJobProcessor {
   }
 
   async run(jobs: readonly EmbeddingJob[]): Promise<PipelineBatchResult> {
+    // One read per tenant for the whole batch (a read by ids needs only the tenant), not one per job.
+    const byTenant = new Map<string, EmbeddingJob[]>();
+    for (const job of jobs) byTenant.set(job.tenantId, [...(byTenant.get(job.tenantId) ?? []), job]);
     const live: Array<{ job: EmbeddingJob; content: string }> = [];
-    let skipped = 0;
-    for (const job of jobs) {
-      const memory = await this.provider.get(jobScope(job), job.memoryId);
-      if (!memory || memory.contentHash !== job.contentHash) skipped++;
-      else live.push({ job, content: memory.content });
+    for (const tenantJobs of byTenant.values()) {
+      const { tenantId } = tenantJobs[0];
+      const memories = await this.provider.getMany({ tenantId }, tenantJobs.map((job) => job.memoryId));
+      const current = new Map(memories.map((memory) => [memory.id, memory]));
+      for (const job of tenantJobs) {
+        const memory = current.get(job.memoryId);
+        if (memory && memory.contentHash === job.contentHash) live.push({ job, content: memory.content });
+      }
     }
+    let skipped = jobs.length - live.length;
     if (live.length === 0) return { written: 0, skipped };
 
     const vectors = await this.embedder.embed(live.map((entry) => entry.content));
-    let written = 0;
-    for (const [i, { job }] of live.entries()) {
-      const result = await this.provider.setEmbedding(jobScope(job), job.memoryId, {
-        vector: vectors[i],
-        model: this.embedder.model,
-        dimensions: this.embedder.dimensions,
-        contentHash: job.contentHash,
-      });
-      if (result === 'written') written++;
-      else skipped++;
-    }
+    // Each write re-checks the content hash itself, so they can all go at once.
+    const results = await Promise.all(
+      live.map(({ job }, i) =>
+        this.provider.setEmbedding(jobScope(job), job.memoryId, {
+          vector: vectors[i],
+          model: this.embedder.model,
+          dimensions: this.embedder.dimensions,
+          contentHash: job.contentHash,
+        }),
+      ),
+    );
+    const written = results.filter((result) => result === 'written').length;
+    skipped += results.length - written;
     return { written, skipped };
   }
 
