@@ -94,7 +94,6 @@ describe('ingest survives a killed worker and a flushed Redis', () => {
   let url: string;
 
   beforeAll(async () => {
-    expect(spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root }).status).toBe(0);
     admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect();
     await admin.query(`CREATE DATABASE ${database}`);

@@ -62,8 +62,6 @@ describe('the OSS server on its embedded default', () => {
   let dataDir: string;
 
   beforeAll(async () => {
-    const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
-    expect(build.status).toBe(0);
     dataDir = await mkdtemp(join(tmpdir(), 'engram-server-'));
   });
   afterAll(async () => {

@@ -1,14 +1,11 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 
+/** Runs the built worker (jest's global setup builds the apps once). */
 describe('the worker process', () => {
-  beforeAll(() => {
-    expect(spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root }).status).toBe(0);
-  });
-
   it('refuses to start without the shared Postgres and Redis, with one clear line', () => {
     const result = spawnSync(process.execPath, ['apps/worker/dist/main.js'], {
       cwd: root,

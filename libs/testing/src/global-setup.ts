@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,6 +23,7 @@ export type TestDatabaseGlobal = typeof globalThis & {
 };
 
 export default async function globalSetup(): Promise<void> {
+  buildOnce();
   const hooks = registerHooks({ resolve: resolveTypeScriptSources });
   try {
     const testDb = await import('./test-database.js');
@@ -87,4 +89,14 @@ function redact(url: string): string {
   } catch {
     return '(unparseable URL)';
   }
+}
+
+/**
+ * The suites that start real processes (the API, the worker) run the built apps. Building here, once, keeps
+ * parallel test workers from rebuilding `dist/` under each other's feet.
+ */
+function buildOnce(): void {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}${build.stderr}`);
 }
