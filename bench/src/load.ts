@@ -121,8 +121,10 @@ async function main(): Promise<void> {
     const d = embedder.dimensions;
     const recorder = new LatencyRecorder();
     let f = 0;
-    const sql = `SELECT id FROM memories WHERE tenant_id = $1 AND user_id = $2 AND embedding_dimensions = ${d}
-      ORDER BY embedding::vector(${d}) <=> $3::vector(${d}) LIMIT 10`;
+    // Materialised so the planner cannot answer with a plain HNSW scan that drops the scope's rows: the floor
+    // must return the same full top 10 as the service does.
+    const sql = `WITH s AS MATERIALIZED (SELECT id, embedding::vector(${d}) <=> $3::vector(${d}) AS d FROM memories
+      WHERE tenant_id = $1 AND user_id = $2 AND embedding_dimensions = ${d}) SELECT id FROM s ORDER BY d LIMIT 10`;
     const elapsed = await drive(
       args.concurrency,
       durationMs,

@@ -409,13 +409,15 @@ export class PostgresMemoryProvider implements MemoryProvider {
   }
 
   /**
-   * Exact scan or HNSW for the vector leg: HNSW only when the query's dimension has an index and the scope holds
-   * more than `exactScanMaxRows` memories (counted up to that bound, cached briefly per scope). The scope is what
-   * the btree indexes can narrow; a filter is not counted, since an exact scan must read the whole scope to apply
-   * it anyway.
+   * Exact scan or HNSW for the vector leg (and with it, BM25 over the scope's rows or the GIN index's ts_rank_cd
+   * for the keyword leg): HNSW only when the query's dimension has an index (or the query has no vector) and the
+   * scope holds more than `exactScanMaxRows` memories (counted up to that bound, cached briefly per scope). The
+   * scope is what the btree indexes can narrow; a filter is not counted, since an exact scan must read the whole
+   * scope to apply it anyway.
    */
   private async vectorStrategy(scope: MemoryScope, query: ValidSearchQuery): Promise<VectorStrategy> {
-    if (!query.embedding || !this.hnswDimensions.has(query.embedding.vector.length)) return 'exact';
+    // A keyword search counts too: a small scope gets BM25 over its rows, a large one the GIN index's ts_rank_cd.
+    if (query.embedding && !this.hnswDimensions.has(query.embedding.vector.length)) return 'exact';
     const cap = this.exactScanMaxRows + 1;
     const size = await this.scopeSizes.get(scope, Date.now(), async () => {
       const [row] = await this.rows<{ count: number }>(countScopeUpTo(scope, cap));
@@ -443,7 +445,7 @@ export class PostgresMemoryProvider implements MemoryProvider {
     strategy: VectorStrategy,
     query: ValidSearchQuery,
   ): Promise<T[]> {
-    if (strategy === 'exact') return this.rows<T>(statement);
+    if (strategy === 'exact' || !query.embedding) return this.rows<T>(statement);
     const efSearch = Math.min(HNSW_EF_SEARCH_MAX, Math.max(HNSW_EF_SEARCH_MIN, searchCandidates(query.limit)));
     return this.sql.transaction(async (tx) => {
       await tx.query(

@@ -44,18 +44,28 @@ describe('searchMemories', () => {
     const { text } = statement({ mode, embedding: mode === 'keyword' ? undefined : { vector: [1, 0], model: 'm' } });
     for (const leg of present) expect(text).toContain(`${leg} AS (`);
     for (const leg of absent) expect(text).not.toContain(`${leg} AS (`);
-    expect(text.includes('signals AS (')).toBe(mode === 'hybrid');
+    expect(text.includes('signals AS MATERIALIZED (')).toBe(mode === 'hybrid');
   });
 
   it('should repeat the HNSW index expression and predicate for the dimension of the query', () => {
     const { text } = statement({ embedding: { vector: [1, 0, 0], model: 'm' } }, 'hnsw');
     expect(text).toContain('m.embedding::vector(3) <=>');
     expect(text).toContain('m.embedding_dimensions = 3');
-    expect(text).not.toContain('vector_scope');
+    expect(text).not.toContain('scope_rows');
   });
 
-  it('should fence the scope off from the index for an exact scan', () => {
-    expect(statement({}, 'exact').text).toContain('vector_scope AS MATERIALIZED');
+  it('should read a small scope once, fenced off from the indexes, and rank both legs from it', () => {
+    const { text } = statement({}, 'exact');
+    expect(text).toContain('scope_rows AS MATERIALIZED');
+    expect(text.match(/FROM memories m WHERE/g)).toHaveLength(1);
+    expect(text).toContain('keyword_scores AS MATERIALIZED');
+    expect(text).not.toContain('ts_rank_cd');
+  });
+
+  it("should rank a large scope's keyword leg with ts_rank_cd through the GIN index", () => {
+    const { text } = statement({}, 'hnsw');
+    expect(text).toContain('ts_rank_cd');
+    expect(text).not.toContain('keyword_scores');
   });
 
   it('should take the reference pool of candidates per leg', () => {
