@@ -1,36 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
-import type { EmbeddingJob, EmbeddingJobProcessor } from '@engram/memory-core';
-import { asTenantId } from '@engram/memory-core';
+import { RecordingProcessor, testJob as job } from '../test/recording.processor.js';
 import { BullMqEmbeddingQueue, embeddingJobId } from './bullmq.embedding-queue.js';
 
 const REDIS_URL = process.env.ENGRAM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-const job = (memoryId: string, contentHash = 'a'.repeat(64)): EmbeddingJob => ({
-  tenantId: asTenantId('00000000-0000-0000-0000-000000000000'),
-  memoryId,
-  userId: 'u',
-  agentId: null,
-  runId: null,
-  contentHash,
-});
-
-class RecordingProcessor implements EmbeddingJobProcessor {
-  batches: string[][] = [];
-  failed: Array<{ id: string; reason: string }> = [];
-  failuresLeft = 0;
-  async process(jobs: readonly EmbeddingJob[]): Promise<void> {
-    this.batches.push(jobs.map((j) => j.memoryId));
-    if (this.failuresLeft > 0) {
-      this.failuresLeft--;
-      throw new Error('embedder down');
-    }
-  }
-  async fail(j: EmbeddingJob, reason: string): Promise<void> {
-    this.failed.push({ id: j.memoryId, reason });
-  }
-}
 
 describe('BullMqEmbeddingQueue (real Redis)', () => {
   const opened: Array<{ queue: BullMqEmbeddingQueue; name: string }> = [];
@@ -59,7 +33,7 @@ describe('BullMqEmbeddingQueue (real Redis)', () => {
     const outcomes = await queue.waitFor(ids, 10_000);
     expect([...outcomes.values()].every((o) => o === 'completed')).toBe(true);
     expect(outcomes.size).toBe(40);
-    expect(processor.batches.flat().sort()).toEqual([...ids].sort());
+    expect(processor.batchIds().flat().sort()).toEqual([...ids].sort());
     // Jobs that arrive together are embedded together, not one by one.
     expect(processor.batches.length).toBeLessThan(40);
     expect(await queue.depth()).toBe(0);
@@ -73,7 +47,7 @@ describe('BullMqEmbeddingQueue (real Redis)', () => {
     await queue.enqueue([job(id)]);
     queue.start(processor);
     await queue.waitFor([id], 10_000);
-    expect(processor.batches.flat()).toEqual([id]);
+    expect(processor.batchIds().flat()).toEqual([id]);
   });
 
   it('gives an edited memory a job of its own', async () => {
@@ -92,7 +66,7 @@ describe('BullMqEmbeddingQueue (real Redis)', () => {
     expect(outcomes.get(id)).toBe('failed');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(processor.failed).toEqual([{ id, reason: 'embedder down' }]);
-    expect(processor.batches.flat()).toEqual([id, id]);
+    expect(processor.batchIds().flat()).toEqual([id, id]);
   });
 
   it('lets a job recover from a failed attempt', async () => {

@@ -1,34 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EmbeddingJob, EmbeddingJobProcessor } from '@engram/memory-core';
-import { asTenantId } from '@engram/memory-core';
+import { RecordingProcessor, testJob as job } from '../test/recording.processor.js';
 import { InProcessEmbeddingQueue } from './in-process.embedding-queue.js';
-
-const job = (memoryId: string, contentHash = 'h1'): EmbeddingJob => ({
-  tenantId: asTenantId('00000000-0000-0000-0000-000000000000'),
-  memoryId,
-  userId: 'u',
-  agentId: null,
-  runId: null,
-  contentHash,
-});
-
-class RecordingProcessor implements EmbeddingJobProcessor {
-  batches: string[][] = [];
-  failed: Array<{ id: string; reason: string }> = [];
-  failuresLeft = 0;
-
-  async process(jobs: readonly EmbeddingJob[]): Promise<void> {
-    this.batches.push(jobs.map((j) => `${j.memoryId}:${j.contentHash}`));
-    if (this.failuresLeft > 0) {
-      this.failuresLeft--;
-      throw new Error('embedder down');
-    }
-  }
-
-  async fail(j: EmbeddingJob, reason: string): Promise<void> {
-    this.failed.push({ id: j.memoryId, reason });
-  }
-}
 
 describe('InProcessEmbeddingQueue', () => {
   it('runs queued jobs in batches and reports them completed', async () => {
@@ -42,7 +14,7 @@ describe('InProcessEmbeddingQueue', () => {
       ['b', 'completed'],
       ['c', 'completed'],
     ]);
-    expect(processor.batches).toEqual([['a:h1', 'b:h1'], ['c:h1']]);
+    expect(processor.batchIds()).toEqual([['a', 'b'], ['c']]);
     expect(await queue.depth()).toBe(0);
     await queue.close();
   });
@@ -54,7 +26,7 @@ describe('InProcessEmbeddingQueue', () => {
     await queue.enqueue([job('a', 'new')]);
     queue.start(processor);
     await queue.waitFor(['a'], 5000);
-    expect(processor.batches).toEqual([['a:new']]);
+    expect(processor.batchKeys()).toEqual([['a:new']]);
     await queue.close();
   });
 
