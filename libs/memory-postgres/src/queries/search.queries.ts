@@ -196,10 +196,8 @@ function scopedRelevance(
       )`,
       ...hybridFusion(p),
     );
-  } else if (withVector) {
-    ctes.push(`relevance AS (SELECT id, importance, created_at, cos AS relevance FROM vector_candidates)`);
   } else {
-    ctes.push(`relevance AS (SELECT id, importance, created_at, kw / (kw + 1) AS relevance FROM keyword_candidates)`);
+    ctes.push(singleLegRelevance(withVector ? 'vector' : 'keyword'));
   }
   return ctes;
 }
@@ -232,12 +230,17 @@ function indexedRelevance(
       )`,
       ...hybridFusion(p),
     );
-  } else if (vector) {
-    ctes.push(`relevance AS (SELECT id, importance, created_at, cos AS relevance FROM vector_candidates)`);
   } else {
-    ctes.push(`relevance AS (SELECT id, importance, created_at, kw / (kw + 1) AS relevance FROM keyword_candidates)`);
+    ctes.push(singleLegRelevance(vector ? 'vector' : 'keyword'));
   }
   return ctes;
+}
+
+/** Modes `vector` and `keyword`: the one leg's score is the relevance (keyword: its rank mapped into [0, 1)). */
+function singleLegRelevance(leg: 'vector' | 'keyword'): string {
+  return leg === 'vector'
+    ? `relevance AS (SELECT id, importance, created_at, cos AS relevance FROM vector_candidates)`
+    : `relevance AS (SELECT id, importance, created_at, kw / (kw + 1) AS relevance FROM keyword_candidates)`;
 }
 
 /** The query's distance, clamped cosine and "comparable vector" predicate, exactly as the HNSW index spells them. */
