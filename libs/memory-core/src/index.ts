@@ -9,6 +9,7 @@ export * from './extension-points.js';
 export * from './memory-core.tokens.js';
 export * from './content-hash.js';
 export * from './service/memory.service.js';
+export * from './service/access-recorder.service.js';
 export * from './service/embedding-pipeline.service.js';
 export * from './service/embedding-reconciler.service.js';
 export * from './ids.js';

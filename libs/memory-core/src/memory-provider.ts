@@ -2,6 +2,7 @@ import type { EmbeddingJob } from './embedding-queue.js';
 import type { Filter } from './filters/filter.js';
 import type {
   Memory,
+  MemoryAccess,
   MemoryEmbedding,
   MemoryHistoryEntry,
   MemoryPatch,
@@ -81,8 +82,11 @@ export interface MemoryProvider {
   /** Oldest first. Kept after the memory is deleted; empty for an id never seen in the scope. */
   history(scope: MemoryScope, id: string): Promise<MemoryHistoryEntry[]>;
 
-  /** Bumps `accessCount` and sets `accessedAt` of those ids inside the scope. */
-  recordAccess(scope: MemoryScope, ids: readonly string[], at: Date): Promise<void>;
+  /**
+   * Adds each access's `count` to `accessCount` and moves `accessedAt` forward to its `at` (never back: flushes
+   * may arrive out of order), for the memories of the scope among them; an id listed twice counts twice.
+   */
+  recordAccess(scope: MemoryScope, accesses: readonly MemoryAccess[]): Promise<void>;
 
   /** Pipeline: stores a vector unless the memory is gone or changed since `embedding.contentHash`. */
   setEmbedding(scope: MemoryScope, id: string, embedding: MemoryEmbedding): Promise<EmbeddingWriteResult>;

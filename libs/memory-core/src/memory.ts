@@ -82,6 +82,13 @@ export interface MemoryEmbedding {
   contentHash: string;
 }
 
+/** What a caller was shown of one memory since the last flush: `count` times, the last at `at`. */
+export interface MemoryAccess {
+  id: string;
+  count: number;
+  at: Date;
+}
+
 export type SearchMode = 'hybrid' | 'vector' | 'keyword';
 
 export interface SearchResult {

@@ -6,6 +6,7 @@ import {
   encodeCursor,
   MemoryException,
   MemoryExceptionCode,
+  mergeAccesses,
   newId,
   systemClock,
   validateEmbedding,
@@ -19,6 +20,7 @@ import {
   type Filter,
   type ListQuery,
   type Memory,
+  type MemoryAccess,
   type MemoryEmbedding,
   type MemoryHistoryEntry,
   type MemoryPatch,
@@ -275,11 +277,10 @@ export class PostgresMemoryProvider implements MemoryProvider {
     });
   }
 
-  recordAccess(scope: MemoryScope, ids: readonly string[], at: Date): Promise<void> {
+  recordAccess(scope: MemoryScope, accesses: readonly MemoryAccess[]): Promise<void> {
     return this.run(assertTenantScope, scope, async (now) => {
-      checkDate(at, 'at');
-      const wanted = validIds(ids);
-      if (wanted.length > 0) await this.rows(recordAccess(scope, wanted, at, now));
+      const wanted = mergeAccesses(accesses).filter((access) => isId(access.id));
+      if (wanted.length > 0) await this.rows(recordAccess(scope, wanted, now));
     });
   }
 

@@ -9,6 +9,7 @@ import {
 import { ENGRAM_CONFIG, type EngramConfig } from '@engram/config';
 import { createEmbedder } from '@engram/embeddings';
 import {
+  AccessRecorder,
   AUDIT_LOGGER,
   CLOCK,
   EMBEDDER,
@@ -33,7 +34,10 @@ import {
 import { BullMqEmbeddingQueue, InProcessEmbeddingQueue } from '@engram/queue';
 import { createMemoryProvider } from './memory-provider.factory.js';
 
-/** Starts the embedding pipeline in this process when it runs workers; closes what the runtime opened. */
+/**
+ * Starts the access-count flush, and the embedding pipeline when this process runs workers; closes what the
+ * runtime opened (the last access counts are written before the provider closes).
+ */
 @Injectable()
 class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
@@ -43,9 +47,11 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
     @Inject(EMBEDDER) private readonly embedder: Embedder,
     private readonly pipeline: EmbeddingPipeline,
     private readonly reconciler: EmbeddingReconciler,
+    private readonly accesses: AccessRecorder,
   ) {}
 
   onApplicationBootstrap(): void {
+    this.accesses.start();
     if (!this.config.runWorkers) return;
     this.queue.start(this.pipeline);
     this.reconciler.start();
@@ -53,6 +59,7 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
 
   async onApplicationShutdown(): Promise<void> {
     await this.reconciler.stop();
+    await this.accesses.stop();
     await this.queue.close();
     await this.provider.close();
     await this.embedder.close?.();
@@ -96,6 +103,7 @@ export class EngramRuntimeModule {
           inject: [MEMORY_PROVIDER],
         },
         MemoryService,
+        AccessRecorder,
         EmbeddingPipeline,
         EmbeddingReconciler,
         RuntimeLifecycle,
@@ -111,6 +119,7 @@ export class EngramRuntimeModule {
         AUDIT_LOGGER,
         GDPR_SERVICE,
         MemoryService,
+        AccessRecorder,
         EmbeddingPipeline,
         EmbeddingReconciler,
       ],

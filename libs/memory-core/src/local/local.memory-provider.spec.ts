@@ -143,7 +143,7 @@ describe('LocalMemoryProvider', () => {
       await first.update(scope, edited.id, { content: 'edited twice', importance: 8 }, 'user:alice');
       await first.markFailed(scope, edited.id, 'no model');
       await first.delete(scope, deleted.id, 'user:alice');
-      await first.recordAccess(scope, [kept.id], new Date('2025-02-03T04:05:06Z'));
+      await first.recordAccess(scope, [{ id: kept.id, count: 1, at: new Date('2025-02-03T04:05:06Z') }]);
       const before = await first.list(scope, { limit: 10 });
       const histories = await Promise.all([kept, edited, deleted].map((memory) => first.history(scope, memory.id)));
       await first.close();

@@ -8,6 +8,7 @@ import { newId } from '../ids.js';
 import type {
   HistoryOp,
   Memory,
+  MemoryAccess,
   MemoryEmbedding,
   MemoryHistoryEntry,
   MemoryPatch,
@@ -27,7 +28,7 @@ import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
 import { MemoryLog, type HistoryRow, type LogRecord } from './local-memory-log.js';
 import { compareIdsNewestFirst, rankMemories, termStats, type SearchCandidate } from './local-search.js';
 import {
-  checkDate,
+  mergeAccesses,
   encodeCursor,
   validateEmbedding,
   validateListQuery,
@@ -236,13 +237,14 @@ export class LocalMemoryProvider implements MemoryProvider {
     );
   }
 
-  recordAccess(scope: MemoryScope, ids: readonly string[], at: Date): Promise<void> {
+  recordAccess(scope: MemoryScope, accesses: readonly MemoryAccess[]): Promise<void> {
     return this.run(assertTenantScope, scope, (_now, records) => {
-      checkDate(at, 'at');
-      for (const memory of this.findAll(scope, ids)) {
-        // Access flushes may arrive out of order; the latest access wins.
-        const accessedAt = memory.accessedAt && memory.accessedAt > at ? memory.accessedAt : new Date(at);
-        this.put({ ...memory, accessCount: memory.accessCount + 1, accessedAt }, records);
+      for (const access of mergeAccesses(accesses)) {
+        const memory = this.find(scope, access.id);
+        if (!memory) continue;
+        // Flushes may arrive out of order; the latest access wins.
+        const accessedAt = memory.accessedAt && memory.accessedAt > access.at ? memory.accessedAt : new Date(access.at);
+        this.put({ ...memory, accessCount: memory.accessCount + access.count, accessedAt }, records);
       }
     });
   }

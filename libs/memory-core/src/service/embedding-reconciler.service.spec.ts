@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { EmbeddingJob, EmbeddingJobProcessor, EmbeddingQueue, JobOutcome } from '../embedding-queue.js';
+import type { EmbeddingJob, EmbeddingQueue, JobOutcome } from '../embedding-queue.js';
 import { LocalMemoryProvider } from '../local/local.memory-provider.js';
 import { OSS_TENANT_ID } from '../tenant.js';
 import { EmbeddingReconciler } from './embedding-reconciler.service.js';
@@ -10,7 +10,7 @@ class ForgetfulQueue implements EmbeddingQueue {
   async enqueue(jobs: readonly EmbeddingJob[]): Promise<void> {
     this.enqueued.push(...jobs);
   }
-  start(_processor: EmbeddingJobProcessor): void {}
+  start(): void {}
   async waitFor(): Promise<Map<string, JobOutcome>> {
     return new Map();
   }
@@ -28,7 +28,12 @@ describe('EmbeddingReconciler', () => {
     const scope = { tenantId: OSS_TENANT_ID, userId: 'u' };
     const old = await provider.add(scope, { content: 'written before the crash' });
     const embedded = await provider.add(scope, { content: 'already searchable' });
-    await provider.setEmbedding(scope, embedded.id, { vector: [1, 0], model: 'm', dimensions: 2, contentHash: embedded.contentHash });
+    await provider.setEmbedding(scope, embedded.id, {
+      vector: [1, 0],
+      model: 'm',
+      dimensions: 2,
+      contentHash: embedded.contentHash,
+    });
     now = new Date('2026-01-01T00:01:00Z');
     const fresh = await provider.add(scope, { content: 'just written, its job is surely queued' });
 

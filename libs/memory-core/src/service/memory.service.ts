@@ -6,6 +6,7 @@ import type { Filter } from '../filters/filter.js';
 import type { Memory, MemoryHistoryEntry, MemoryPatch, NewMemory, Page, SearchMode, SearchResult } from '../memory.js';
 import { MemoryException } from '../memory.exception.js';
 import type { MemoryProvider } from '../memory-provider.js';
+import { AccessRecorder } from './access-recorder.service.js';
 import { assertScoped, assertTenantScope, type MemoryScope } from '../memory-scope.js';
 import {
   AUDIT_LOGGER,
@@ -58,6 +59,7 @@ export class MemoryService {
     @Inject(USAGE_TRACKER) private readonly usage: UsageTracker,
     @Inject(AUDIT_LOGGER) private readonly audit: AuditLogger,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly accesses: AccessRecorder,
   ) {}
 
   async add(scope: MemoryScope, memory: NewMemory, options: WriteOptions = {}): Promise<Memory> {
@@ -75,7 +77,13 @@ export class MemoryService {
 
     const groups = new Map<string, { scope: MemoryScope; indexes: number[] }>();
     items.forEach((item, index) => {
-      const key = JSON.stringify([item.scope.tenantId, item.scope.userId, item.scope.agentId, item.scope.runId, item.scope.namespace]);
+      const key = JSON.stringify([
+        item.scope.tenantId,
+        item.scope.userId,
+        item.scope.agentId,
+        item.scope.runId,
+        item.scope.namespace,
+      ]);
       const group = groups.get(key) ?? { scope: item.scope, indexes: [] };
       group.indexes.push(index);
       groups.set(key, group);
@@ -108,9 +116,10 @@ export class MemoryService {
     const memory = await this.provider.get(scope, id);
     if (!memory) throw MemoryException.notFound(id);
     const at = this.clock.now();
-    await this.provider.recordAccess(scope, [id], at);
+    this.accesses.record(scope, [id], at);
     await this.usage.record(scope.tenantId, 'memory.read', 1);
-    return { ...memory, accessCount: memory.accessCount + 1, accessedAt: at };
+    // The stored count lags by the accesses not flushed yet (this one included); a reader sees them.
+    return { ...memory, accessCount: memory.accessCount + this.accesses.pending(scope, id), accessedAt: at };
   }
 
   async update(scope: MemoryScope, id: string, patch: MemoryPatch, options: WriteOptions = {}): Promise<Memory> {
@@ -133,7 +142,13 @@ export class MemoryService {
     assertTenantScope(scope);
     await this.usage.check(scope.tenantId, 'memory.delete', 1);
     await this.provider.delete(scope, id, actor);
-    await this.audit.log({ tenantId: scope.tenantId, actor, action: 'memory.delete', targetIds: [id], outcome: 'success' });
+    await this.audit.log({
+      tenantId: scope.tenantId,
+      actor,
+      action: 'memory.delete',
+      targetIds: [id],
+      outcome: 'success',
+    });
   }
 
   /** Deletes every memory of a scope. */
@@ -141,7 +156,13 @@ export class MemoryService {
     assertScoped(scope);
     await this.usage.check(scope.tenantId, 'memory.delete', 1);
     const deleted = await this.provider.clear(scope, actor);
-    await this.audit.log({ tenantId: scope.tenantId, actor, action: 'memory.delete_all', targetIds: [], outcome: 'success' });
+    await this.audit.log({
+      tenantId: scope.tenantId,
+      actor,
+      action: 'memory.delete_all',
+      targetIds: [],
+      outcome: 'success',
+    });
     return deleted;
   }
 
@@ -173,13 +194,11 @@ export class MemoryService {
       recencyWeight: request.recencyWeight,
       importanceWeight: request.importanceWeight,
     });
-    if (results.length > 0) {
-      await this.provider.recordAccess(
-        scope,
-        results.map((r) => r.memory.id),
-        this.clock.now(),
-      );
-    }
+    this.accesses.record(
+      scope,
+      results.map((r) => r.memory.id),
+      this.clock.now(),
+    );
     await this.usage.record(scope.tenantId, 'memory.search', 1);
     return results;
   }
@@ -201,9 +220,7 @@ export class MemoryService {
       memories.map((m) => m.id),
       WAIT_FOR_READY_MS,
     );
-    return Promise.all(
-      memories.map(async (memory) => (await this.provider.get(scopeOf(memory), memory.id)) ?? memory),
-    );
+    return Promise.all(memories.map(async (memory) => (await this.provider.get(scopeOf(memory), memory.id)) ?? memory));
   }
 }
 

@@ -3,6 +3,7 @@ import { isUuid } from '../ids.js';
 import {
   DEFAULT_MEMORY_TYPE,
   DEFAULT_NAMESPACE,
+  type MemoryAccess,
   type MemoryEmbedding,
   type MemoryPatch,
   type NewMemory,
@@ -122,6 +123,28 @@ export function validateEmbedding(embedding: MemoryEmbedding): void {
   }
   if (typeof embedding.contentHash !== 'string')
     throw MemoryException.validation('embedding.contentHash must be a string');
+}
+
+/**
+ * The accesses merged per id (counts summed, the latest `at` kept), in first-seen order: what one UPDATE per
+ * memory applies. Every entry is checked; a malformed id is kept (it matches no memory), as elsewhere.
+ */
+export function mergeAccesses(accesses: readonly MemoryAccess[]): MemoryAccess[] {
+  if (!Array.isArray(accesses)) throw MemoryException.validation('accesses must be an array');
+  const merged = new Map<string, MemoryAccess>();
+  accesses.forEach((access, i) => {
+    if (typeof access?.id !== 'string') throw MemoryException.validation(`accesses[${i}].id must be a string`);
+    if (!Number.isSafeInteger(access.count) || access.count < 1)
+      throw MemoryException.validation(`accesses[${i}].count must be a positive integer`);
+    checkDate(access.at, `accesses[${i}].at`);
+    const seen = merged.get(access.id);
+    merged.set(access.id, {
+      id: access.id,
+      count: (seen?.count ?? 0) + access.count,
+      at: seen && seen.at > access.at ? seen.at : access.at,
+    });
+  });
+  return [...merged.values()];
 }
 
 export function checkDate(value: Date, path: string): Date {

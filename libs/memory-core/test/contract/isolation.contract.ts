@@ -33,7 +33,7 @@ const ID_CALLS: Record<IdMethod, Call> = {
   deleteMany: (p, s) => p.deleteMany(s, [newId()]),
   exists: (p, s) => p.exists(s, newId()),
   history: (p, s) => p.history(s, newId()),
-  recordAccess: (p, s) => p.recordAccess(s, [newId()], new Date()),
+  recordAccess: (p, s) => p.recordAccess(s, [{ id: newId(), count: 1, at: new Date() }]),
   setEmbedding: (p, s) => p.setEmbedding(s, newId(), { vector: [1, 0], model: 'm', dimensions: 2, contentHash: 'h' }),
   markFailed: (p, s) => p.markFailed(s, newId(), 'reason'),
 };
@@ -209,7 +209,7 @@ export function describeIsolationContract(h: ContractHarness): void {
 
         it(`should not record access to a memory of ${another}${suffix}`, async () => {
           const p = await pair();
-          await h.provider.recordAccess(p.byId, [p.mine.id], new Date());
+          await h.provider.recordAccess(p.byId, [{ id: p.mine.id, count: 1, at: new Date() }]);
           await expectUntouched(p);
         });
 
@@ -292,7 +292,7 @@ export function describeIsolationContract(h: ContractHarness): void {
         const tenantOnly = { tenantId: owner.tenantId };
 
         await h.makeReady(tenantOnly, memory);
-        await h.provider.recordAccess(tenantOnly, [memory.id], new Date());
+        await h.provider.recordAccess(tenantOnly, [{ id: memory.id, count: 1, at: new Date() }]);
         expect(await h.provider.get(owner, memory.id)).toMatchObject({ status: 'ready', accessCount: 1 });
         const updated = await h.provider.update(tenantOnly, memory.id, { content: 'first, edited' });
         await h.provider.markFailed(tenantOnly, memory.id, 'gave up');

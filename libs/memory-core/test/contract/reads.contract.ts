@@ -104,24 +104,54 @@ export function describeReadContract(h: ContractHarness): void {
   });
 
   describe('recordAccess', () => {
-    it('should bump accessCount and set accessedAt of the ids given, and only those', async () => {
+    it('should add the counts and set accessedAt of the ids given, and only those', async () => {
       const scope = h.scope();
       const [a, b] = await h.provider.addMany(scope, [{ content: 'a' }, { content: 'b' }]);
       const first = new Date(Date.now() - 60_000);
       const second = new Date();
-      await h.provider.recordAccess(scope, [a.id, newId()], first);
-      await h.provider.recordAccess(scope, [a.id], second);
+      await h.provider.recordAccess(scope, [
+        { id: a.id, count: 3, at: first },
+        { id: newId(), count: 1, at: first },
+        { id: 'not-a-uuid', count: 1, at: first },
+      ]);
+      await h.provider.recordAccess(scope, [{ id: a.id, count: 1, at: second }]);
 
-      expect(await h.provider.get(scope, a.id)).toMatchObject({ accessCount: 2, accessedAt: second });
+      expect(await h.provider.get(scope, a.id)).toMatchObject({ accessCount: 4, accessedAt: second });
       expect(await h.provider.get(scope, b.id)).toMatchObject({ accessCount: 0, accessedAt: null });
     });
 
-    it('should not count reads as accesses', async () => {
+    it('should count an id listed twice twice, and keep its latest time', async () => {
       const scope = h.scope();
-      const memory = await h.provider.add(scope, { content: 'read me' });
-      await h.provider.get(scope, memory.id);
-      await h.provider.getMany(scope, [memory.id]);
-      await h.provider.list(scope, { limit: 10 });
+      const memory = await h.provider.add(scope, { content: 'twice' });
+      const early = new Date(Date.now() - 60_000);
+      const late = new Date();
+      await h.provider.recordAccess(scope, [
+        { id: memory.id, count: 1, at: late },
+        { id: memory.id, count: 2, at: early },
+      ]);
+      expect(await h.provider.get(scope, memory.id)).toMatchObject({ accessCount: 3, accessedAt: late });
+    });
+
+    it('should never move accessedAt back when an older flush arrives late', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'late flush' });
+      const late = new Date();
+      await h.provider.recordAccess(scope, [{ id: memory.id, count: 1, at: late }]);
+      await h.provider.recordAccess(scope, [{ id: memory.id, count: 1, at: new Date(late.getTime() - 60_000) }]);
+      expect(await h.provider.get(scope, memory.id)).toMatchObject({ accessCount: 2, accessedAt: late });
+    });
+
+    it('should refuse an access with a count below 1 or an invalid time', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'refused' });
+      await expectMemoryError(
+        h.provider.recordAccess(scope, [{ id: memory.id, count: 0, at: new Date() }]),
+        MemoryExceptionCode.VALIDATION_FAILED,
+      );
+      await expectMemoryError(
+        h.provider.recordAccess(scope, [{ id: memory.id, count: 1, at: new Date('nope') }]),
+        MemoryExceptionCode.VALIDATION_FAILED,
+      );
       expect(await h.provider.get(scope, memory.id)).toMatchObject({ accessCount: 0, accessedAt: null });
     });
   });

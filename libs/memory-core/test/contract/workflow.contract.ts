@@ -23,7 +23,7 @@ export function describeWorkflowContract(h: ContractHarness): void {
       const hits = await h.provider.search(scope, await h.query('finished marathon', 'hybrid'));
       expect(hits[0].memory).toEqual(reembedded);
 
-      await h.provider.recordAccess(scope, [added.id], new Date());
+      await h.provider.recordAccess(scope, [{ id: added.id, count: 1, at: new Date() }]);
       expect(await h.provider.get(scope, added.id)).toMatchObject({ accessCount: 1, content: updated.content });
       expect(ids((await h.provider.list(scope, { limit: 10 })).items)).toEqual([added.id]);
       expect(await h.provider.count(scope)).toBe(1);

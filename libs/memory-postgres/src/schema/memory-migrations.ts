@@ -1,5 +1,6 @@
 import type { MigrationInterface } from 'typeorm';
 import { CreateMemoryTables1795432990113 } from '../migrations/1795432990113-CreateMemoryTables.js';
+import { MemoriesRoomForHotUpdates1795440132684 } from '../migrations/1795440132684-MemoriesRoomForHotUpdates.js';
 
 /** All a migration may use of TypeORM's QueryRunner; TypeORM's own query runner satisfies it. */
 export interface MigrationQueryRunner {
@@ -18,4 +19,7 @@ export interface SqlMigration extends MigrationInterface {
 }
 
 /** The memory schema's migrations, oldest first. Append only: a released migration is never edited. */
-export const MEMORY_MIGRATIONS: readonly SqlMigration[] = [new CreateMemoryTables1795432990113()];
+export const MEMORY_MIGRATIONS: readonly SqlMigration[] = [
+  new CreateMemoryTables1795432990113(),
+  new MemoriesRoomForHotUpdates1795440132684(),
+];

@@ -1,7 +1,7 @@
-import { DataSource } from 'typeorm';
+import { DataSource, type MigrationInterface } from 'typeorm';
 import { MemoryHistoryEntity } from '../entities/memory-history.entity.js';
 import { MemoryEntity } from '../entities/memory.entity.js';
-import { CreateMemoryTables1795432990113 } from '../migrations/1795432990113-CreateMemoryTables.js';
+import { MEMORY_MIGRATIONS } from './memory-migrations.js';
 import { MIGRATIONS_TABLE } from './migration-runner.js';
 
 /**
@@ -15,7 +15,7 @@ export function createMemoryDataSource(url: string): DataSource {
     type: 'postgres',
     url,
     entities: [MemoryEntity, MemoryHistoryEntity],
-    migrations: [CreateMemoryTables1795432990113],
+    migrations: MEMORY_MIGRATIONS.map((migration) => migration.constructor as new () => MigrationInterface),
     migrationsTableName: MIGRATIONS_TABLE,
     synchronize: false,
     migrationsRun: false,
