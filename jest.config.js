@@ -17,6 +17,7 @@ export default {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@engram/memory-core/testing$': '<rootDir>/libs/memory-core/test/index.ts',
+    '^@engram/cloud$': '<rootDir>/ee/cloud/src/index.ts',
     '^@engram/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -1,15 +1,7 @@
-import type { DynamicModule } from '@nestjs/common';
-import { ConfigException, type EngramConfig } from '@engram/config';
+import type { EngramConfig } from '@engram/config';
+import { chooseEdition, type Edition } from '@engram/runtime';
 
-/**
- * The only door to `ee/`: the modules of the configured edition, imported after the runtime so
- * that they can rebind its extension points. The OSS edition adds nothing.
- */
-export async function editionModules(config: EngramConfig): Promise<DynamicModule[]> {
-  switch (config.edition) {
-    case 'oss':
-      return [];
-    case 'cloud':
-      throw new ConfigException('invalid configuration: EDITION=cloud needs the cloud edition, which this build does not include');
-  }
+/** The only door to `ee/`: the configured edition, with the cloud's routes when it is the cloud. */
+export function loadEdition(config: EngramConfig): Promise<Edition> {
+  return chooseEdition(config, () => import('@engram/cloud'), { http: true });
 }

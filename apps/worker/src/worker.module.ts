@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { EngramConfig } from '@engram/config';
 import { EngramRuntimeModule } from '@engram/runtime';
-import { editionModules } from './edition.js';
+import { loadEdition } from './edition.js';
 
 /**
  * A worker process: the runtime with its workers on (embedding pipeline and reconciler), no HTTP.
@@ -10,9 +10,10 @@ import { editionModules } from './edition.js';
 @Module({})
 export class WorkerModule {
   static async forRoot(config: EngramConfig): Promise<DynamicModule> {
+    const edition = await loadEdition(config);
     return {
       module: WorkerModule,
-      imports: [EngramRuntimeModule.forRoot({ ...config, runWorkers: true }), ...(await editionModules(config))],
+      imports: [EngramRuntimeModule.forRoot({ ...config, runWorkers: true }, edition), ...edition.modules],
     };
   }
 }

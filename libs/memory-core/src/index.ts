@@ -19,3 +19,4 @@ export * from './filters/filter.evaluator.js';
 export * from './validation/memory.validation.js';
 export * from './local/local.memory-provider.js';
 export * from './search/index.js';
+export * from './auth/index.js';

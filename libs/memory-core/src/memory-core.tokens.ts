@@ -7,3 +7,4 @@ export const USAGE_TRACKER = Symbol('USAGE_TRACKER');
 export const AUDIT_LOGGER = Symbol('AUDIT_LOGGER');
 export const GDPR_SERVICE = Symbol('GDPR_SERVICE');
 export const CLOCK = Symbol('CLOCK');
+export const AUTHENTICATOR = Symbol('AUTHENTICATOR');

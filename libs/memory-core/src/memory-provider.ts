@@ -48,7 +48,7 @@ export type EmbeddingWriteResult = 'written' | 'skipped';
  * The memory protocol: the union of every seed API's operations (store/remember/aadd → add,
  * retrieve/recall → search, get_by_id → get, list_memories → list, store_many → addMany, …).
  * Every method takes a scope first. Methods over many memories (add, addMany, search, list, count,
- * clear) refuse a scope without a user, agent or run (`assertScoped`); methods on given ids need only
+ * speakerLabels, clear) refuse a scope without a user, agent or run (`assertScoped`); methods on given ids need only
  * the tenant (`assertTenantScope`) and narrow to the user, agent or run when the scope names one.
  *
  * Reads never return expired memories and never count as accesses by themselves: the service reports
@@ -78,6 +78,12 @@ export interface MemoryProvider {
   /** Newest first. */
   list(scope: MemoryScope, query: ListQuery): Promise<Page<Memory>>;
   count(scope: MemoryScope, filter?: Filter): Promise<number>;
+  /**
+   * The distinct speaker labels (search/speaker-label.ts, `speakerLabel`: "Caroline" in "Caroline: hi"), as written,
+   * of the scope's live memories, in no particular order. The service strips the ones a query names from the text
+   * the vector leg embeds (`withoutNamedSpeakers`).
+   */
+  speakerLabels(scope: MemoryScope): Promise<string[]>;
   exists(scope: MemoryScope, id: string): Promise<boolean>;
   /** Oldest first. Kept after the memory is deleted; empty for an id never seen in the scope. */
   history(scope: MemoryScope, id: string): Promise<MemoryHistoryEntry[]>;

@@ -26,6 +26,7 @@ const PROVIDER_METHODS = [
   'search',
   'list',
   'count',
+  'speakerLabels',
   'exists',
   'history',
   'recordAccess',

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Clock } from '@engram/memory-core';
 import { PostgresMemoryProvider } from './postgres.memory-provider.js';
 import { APP_ROLE, ensureAppRole } from './schema/app-role.js';
+import { MEMORY_MIGRATIONS, type SqlMigration } from './schema/memory-migrations.js';
 import { runMigrations } from './schema/migration-runner.js';
 import { ensureVectorIndex, indexedVectorDimensions } from './schema/vector-index.js';
 import { PgSqlExecutor } from './sql/pg.sql-executor.js';
@@ -13,8 +14,8 @@ export interface PostgresMemoryOptions {
   databaseUrl?: string;
   /** A restricted connection for request traffic (DATABASE_APP_URL). Absent: the owner's URL as role engram_app. */
   databaseAppUrl?: string;
-  /** DATA_DIR; PGlite keeps its files in `<dataDir>/pglite`. */
-  dataDir: string;
+  /** DATA_DIR; PGlite keeps its files in `<dataDir>/pglite`. Required without databaseUrl. */
+  dataDir?: string;
   /** The configured embedder's dimension: its HNSW index is created at boot. */
   embedderDimensions: number;
   clock?: Clock;
@@ -22,6 +23,13 @@ export interface PostgresMemoryOptions {
   poolSize?: number;
   /** Overrides EXACT_SCAN_MAX_ROWS (tests, tuning). */
   exactScanMaxRows?: number;
+  /** The schema's migrations, oldest first: MEMORY_MIGRATIONS, which an edition may extend with its own. */
+  migrations?: readonly SqlMigration[];
+  /**
+   * Run over the owner connection once the app role exists (when Engram manages it, i.e. no databaseAppUrl): the
+   * grants on an edition's own tables. Migrations cannot grant to a role that may not exist yet.
+   */
+  grantAppRole?: (owner: SqlExecutor) => Promise<void>;
 }
 
 export const PGLITE_DIRECTORY = 'pglite';
@@ -65,9 +73,10 @@ export async function createPostgresMemoryProvider(options: PostgresMemoryOption
  */
 export async function openPostgresMemoryDatabase(options: PostgresMemoryOptions): Promise<PostgresMemoryDatabase> {
   if (options.databaseUrl === undefined) {
+    if (options.dataDir === undefined) throw new Error('the embedded database needs a data directory (DATA_DIR)');
     const embedded = await PgliteSqlExecutor.open(join(options.dataDir, PGLITE_DIRECTORY));
     try {
-      return { sql: embedded, hnswDimensions: await prepareSchema(embedded, options.embedderDimensions) };
+      return { sql: embedded, hnswDimensions: await prepareSchema(embedded, options) };
     } catch (error) {
       await embedded.close();
       throw error;
@@ -81,8 +90,11 @@ export async function openPostgresMemoryDatabase(options: PostgresMemoryOptions)
   });
   let hnswDimensions: number[];
   try {
-    hnswDimensions = await prepareSchema(owner, options.embedderDimensions);
-    if (options.databaseAppUrl === undefined) await ensureAppRole(owner);
+    hnswDimensions = await prepareSchema(owner, options);
+    if (options.databaseAppUrl === undefined) {
+      await ensureAppRole(owner);
+      await options.grantAppRole?.(owner);
+    }
   } finally {
     await owner.close();
   }
@@ -96,8 +108,8 @@ export async function openPostgresMemoryDatabase(options: PostgresMemoryOptions)
 }
 
 /** Migrations, then the embedder's HNSW index; returns every dimension that has one. */
-async function prepareSchema(owner: SqlExecutor, embedderDimensions: number): Promise<number[]> {
-  await runMigrations(owner);
-  await ensureVectorIndex(owner, embedderDimensions);
+async function prepareSchema(owner: SqlExecutor, options: PostgresMemoryOptions): Promise<number[]> {
+  await runMigrations(owner, options.migrations ?? MEMORY_MIGRATIONS);
+  await ensureVectorIndex(owner, options.embedderDimensions);
   return indexedVectorDimensions(owner);
 }

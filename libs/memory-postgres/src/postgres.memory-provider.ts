@@ -62,7 +62,13 @@ import {
   type MemoryRow,
   type PendingRow,
 } from './queries/memory-row.mapper.js';
-import { countScopeUpTo, searchCandidates, searchMemories, type VectorStrategy } from './queries/search.queries.js';
+import {
+  countScopeUpTo,
+  searchCandidates,
+  searchMemories,
+  selectSpeakerLabels,
+  type VectorStrategy,
+} from './queries/search.queries.js';
 import { VECTOR_MAX_DIMENSIONS } from './schema/vector-index.js';
 import { ScopeSizeCache, type ScopeSizeCacheOptions } from './search/scope-size.cache.js';
 import { translateSqlError } from './sql/sql-errors.js';
@@ -260,6 +266,13 @@ export class PostgresMemoryProvider implements MemoryProvider {
     return this.run(assertScoped, scope, async (now) => {
       const [row] = await this.rows<{ count: number }>(countMemories(scope, filter, now));
       return Number(row.count);
+    });
+  }
+
+  speakerLabels(scope: MemoryScope): Promise<string[]> {
+    return this.run(assertScoped, scope, async (now) => {
+      const rows = await this.rows<{ label: string }>(selectSpeakerLabels(scope, now));
+      return rows.map((row) => row.label);
     });
   }
 

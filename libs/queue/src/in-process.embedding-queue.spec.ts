@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { currentRequestContext, runInRequestContext, type RequestContext } from '@engram/memory-core';
 import { RecordingProcessor, testJob as job } from '../test/recording.processor.js';
 import { InProcessEmbeddingQueue } from './in-process.embedding-queue.js';
 
@@ -64,6 +65,22 @@ describe('InProcessEmbeddingQueue', () => {
     const processor = new RecordingProcessor();
     queue.start(processor);
     expect((await queue.waitFor(['a'], 5000)).get('a')).toBe('completed');
+    await queue.close();
+  });
+
+  it('embeds outside the request whose enqueue started the batch (it holds other callers’ jobs too)', async () => {
+    const queue = new InProcessEmbeddingQueue();
+    const seen: Array<RequestContext | undefined> = [];
+    const processor = new RecordingProcessor();
+    const process = processor.process.bind(processor);
+    processor.process = async (jobs) => {
+      seen.push(currentRequestContext());
+      return process(jobs);
+    };
+    queue.start(processor);
+    await runInRequestContext({ requestId: 'r', principal: { kind: 'anonymous' } }, () => queue.enqueue([job('a')]));
+    await queue.waitFor(['a'], 5000);
+    expect(seen).toEqual([undefined]);
     await queue.close();
   });
 });

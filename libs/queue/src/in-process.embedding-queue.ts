@@ -1,8 +1,9 @@
-import type {
-  EmbeddingJob,
-  EmbeddingJobProcessor,
-  EmbeddingQueue,
-  JobOutcome,
+import {
+  runOutsideRequestContext,
+  type EmbeddingJob,
+  type EmbeddingJobProcessor,
+  type EmbeddingQueue,
+  type JobOutcome,
 } from '@engram/memory-core';
 
 export interface InProcessQueueOptions {
@@ -89,7 +90,8 @@ export class InProcessEmbeddingQueue implements EmbeddingQueue {
 
   private kick(): void {
     if (this.draining || !this.processor || this.closed) return;
-    this.draining = this.drain().finally(() => {
+    // The drain embeds every caller's jobs: it must not run inside the request whose enqueue started it.
+    this.draining = runOutsideRequestContext(() => this.drain()).finally(() => {
       this.draining = null;
       if (this.queued.size > 0) this.kick();
     });

@@ -1,3 +1,5 @@
+import { runOutsideRequestContext } from '@engram/memory-core';
+
 /**
  * Gathers items that arrive close together into one batch: a BullMQ worker hands jobs over one at a
  * time (one per concurrency slot), while the embedder is many times faster per text in batches.
@@ -28,7 +30,8 @@ export class MicroBatcher<T> {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    this.run(batch.map((entry) => entry.item)).then(
+    // A batch gathers many jobs (of many tenants): it runs outside the context of whichever submit completed it.
+    runOutsideRequestContext(() => this.run(batch.map((entry) => entry.item))).then(
       () => batch.forEach((entry) => entry.resolve()),
       (error: unknown) => batch.forEach((entry) => entry.reject(error)),
     );

@@ -3,14 +3,17 @@ import {
   Injectable,
   Module,
   type DynamicModule,
+  type InjectionToken,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type Provider,
 } from '@nestjs/common';
 import { ENGRAM_CONFIG, type EngramConfig } from '@engram/config';
 import { createEmbedder } from '@engram/embeddings';
 import {
   AccessRecorder,
   AUDIT_LOGGER,
+  AUTHENTICATOR,
   CLOCK,
   EMBEDDER,
   EMBEDDING_QUEUE,
@@ -22,6 +25,7 @@ import {
   MemoryGdprService,
   MemoryService,
   NoopAuditLogger,
+  StaticKeyAuthenticator,
   TENANT_PROVIDER,
   USAGE_TRACKER,
   UnlimitedUsageTracker,
@@ -32,6 +36,7 @@ import {
   type MemoryProvider,
 } from '@engram/memory-core';
 import { BullMqEmbeddingQueue, InProcessEmbeddingQueue } from '@engram/queue';
+import { OSS_EDITION, type Edition } from './edition.js';
 import { createMemoryProvider } from './memory-provider.factory.js';
 
 /**
@@ -68,12 +73,12 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
 
 /**
  * The composition root shared by the API and the worker: builds the provider, embedder and queue
- * that the configuration names, and binds every extension point to its OSS default. The cloud
- * edition's module, imported after this one by `edition.ts`, rebinds the tokens it replaces.
+ * that the configuration names, and binds every extension point to its OSS default, then to the
+ * edition's replacements (each app's `src/edition.ts` chooses the edition).
  */
 @Module({})
 export class EngramRuntimeModule {
-  static forRoot(config: EngramConfig): DynamicModule {
+  static forRoot(config: EngramConfig, edition: Edition = OSS_EDITION): DynamicModule {
     return {
       module: EngramRuntimeModule,
       global: true,
@@ -97,6 +102,7 @@ export class EngramRuntimeModule {
         { provide: TENANT_PROVIDER, useValue: new FixedTenantProvider() },
         { provide: USAGE_TRACKER, useClass: UnlimitedUsageTracker },
         { provide: AUDIT_LOGGER, useClass: NoopAuditLogger },
+        { provide: AUTHENTICATOR, useValue: new StaticKeyAuthenticator(config.apiKey?.reveal() ?? null) },
         {
           provide: GDPR_SERVICE,
           useFactory: (provider: MemoryProvider) => new MemoryGdprService(provider),
@@ -107,6 +113,7 @@ export class EngramRuntimeModule {
         EmbeddingPipeline,
         EmbeddingReconciler,
         RuntimeLifecycle,
+        ...edition.extensions,
       ],
       exports: [
         ENGRAM_CONFIG,
@@ -117,12 +124,19 @@ export class EngramRuntimeModule {
         TENANT_PROVIDER,
         USAGE_TRACKER,
         AUDIT_LOGGER,
+        AUTHENTICATOR,
         GDPR_SERVICE,
         MemoryService,
         AccessRecorder,
         EmbeddingPipeline,
         EmbeddingReconciler,
+        ...edition.extensions.map(tokenOf),
       ],
     };
   }
+}
+
+/** The token a provider registers: the class itself, or the `provide` of a custom provider. */
+function tokenOf(provider: Provider): InjectionToken {
+  return typeof provider === 'function' ? provider : provider.provide;
 }

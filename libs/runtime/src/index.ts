@@ -1,2 +1,3 @@
 export * from './engram-runtime.module.js';
 export * from './memory-provider.factory.js';
+export * from './edition.js';

@@ -4,12 +4,12 @@ import {
   EMBEDDER,
   EMBEDDING_QUEUE,
   MEMORY_PROVIDER,
+  Public,
   type Embedder,
   type EmbeddingQueue,
   type MemoryProvider,
 } from '@engram/memory-core';
 import type { FastifyReply } from 'fastify';
-import { Public } from '../common/decorators/public.decorator.js';
 
 interface DependencyStatus {
   status: 'up' | 'down';

@@ -1,13 +1,8 @@
 import { Controller, Delete, Get, HttpCode, Inject, Patch, Post, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import {
-  MemoryService,
-  TENANT_PROVIDER,
-  parseFilter,
-  type TenantProvider,
-} from '@engram/memory-core';
+import { MemoryService, RequireScopes, TENANT_PROVIDER, parseFilter, type TenantProvider } from '@engram/memory-core';
 import type { FastifyReply } from 'fastify';
-import { ApiJsonBody, ValidBody, ValidParam, ValidQuery } from '../common/decorators/validated.decorator.js';
+import { ApiJsonBody, ValidBody, ValidParam, ValidQuery } from '@engram/http';
 import {
   addMemorySchema,
   batchAddSchema,
@@ -36,6 +31,7 @@ export class MemoriesController {
   ) {}
 
   @Post()
+  @RequireScopes('memories:write')
   @ApiJsonBody(addMemorySchema)
   @ApiOperation({ summary: 'Add a memory (202 pending; 201 once searchable with ?wait=true)' })
   async add(
@@ -50,6 +46,7 @@ export class MemoriesController {
   }
 
   @Post('batch')
+  @RequireScopes('memories:write')
   @ApiJsonBody(batchAddSchema)
   @ApiOperation({ summary: 'Add up to 1000 memories' })
   async addBatch(
@@ -67,6 +64,7 @@ export class MemoriesController {
   }
 
   @Post('search')
+  @RequireScopes('memories:read')
   @ApiJsonBody(searchSchema)
   @HttpCode(200)
   @ApiOperation({ summary: 'Search memories (hybrid, vector or keyword)' })
@@ -84,6 +82,7 @@ export class MemoriesController {
   }
 
   @Get()
+  @RequireScopes('memories:read')
   @ApiOperation({ summary: 'List memories of a scope, newest first, with a cursor' })
   async list(@ValidQuery(listQuerySchema) query: ListQuery) {
     const page = await this.memories.list(scopeOf(this.tenants.currentTenant(), query), {
@@ -95,6 +94,7 @@ export class MemoriesController {
   }
 
   @Delete()
+  @RequireScopes('memories:write')
   @ApiOperation({ summary: 'Delete every memory of a scope' })
   async deleteAll(@ValidQuery(deleteByScopeQuerySchema) query: Record<string, string | undefined>) {
     const deleted = await this.memories.deleteAll(scopeOf(this.tenants.currentTenant(), query), ACTOR);
@@ -102,12 +102,14 @@ export class MemoriesController {
   }
 
   @Get(':id')
+  @RequireScopes('memories:read')
   async get(@ValidParam('id', memoryIdSchema) id: string) {
     const memory = await this.memories.get({ tenantId: this.tenants.currentTenant() }, id);
     return { memory: presentMemory(memory) };
   }
 
   @Patch(':id')
+  @RequireScopes('memories:write')
   @ApiJsonBody(updateMemorySchema)
   async update(
     @ValidParam('id', memoryIdSchema) id: string,
@@ -122,12 +124,14 @@ export class MemoriesController {
   }
 
   @Delete(':id')
+  @RequireScopes('memories:write')
   async delete(@ValidParam('id', memoryIdSchema) id: string) {
     await this.memories.delete({ tenantId: this.tenants.currentTenant() }, id, ACTOR);
     return { deleted: true };
   }
 
   @Get(':id/history')
+  @RequireScopes('memories:read')
   async history(@ValidParam('id', memoryIdSchema) id: string) {
     const history = await this.memories.history({ tenantId: this.tenants.currentTenant() }, id);
     return { history: history.map(presentHistory) };

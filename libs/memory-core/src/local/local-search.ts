@@ -7,9 +7,9 @@ export { compareIdsNewestFirst } from '../search/hybrid-fusion.js';
 
 /**
  * Relevance scoring of the local provider: BM25 for the keyword leg, cosine similarity for the vector leg, and
- * for hybrid the fusion every provider shares (search/hybrid-fusion.ts). Every score leaves here in [0, 1], as
- * the protocol promises for every mode, so that one `threshold` means the same thing whichever mode the caller
- * picked.
+ * for hybrid the fusion every provider shares, feedback step included (search/hybrid-fusion.ts). Every score
+ * leaves here in [0, 1], as the protocol promises for every mode, so that one `threshold` means the same thing
+ * whichever mode the caller picked.
  */
 
 // A small English list: enough that "what does she like" ranks on "like" rather than on "what" and "she".
@@ -114,15 +114,22 @@ function relevanceScores(candidates: readonly SearchCandidate[], query: RankingQ
       return keywordScores(candidates, query.text);
     case 'vector':
       return vectorScores(candidates, requireEmbedding(query));
-    case 'hybrid':
+    case 'hybrid': {
+      const vector = vectorScores(candidates, requireEmbedding(query));
+      const vectors = new Map<string, readonly number[]>();
+      for (const { memory } of candidates) {
+        if (memory.embedding && vector.has(memory.id)) vectors.set(memory.id, memory.embedding);
+      }
       return fuseHybrid(
         {
           keyword: bm25Scores(candidates, query.text),
-          vector: vectorScores(candidates, requireEmbedding(query)),
+          vector,
           speaker: speakerMatches(candidates, query.text),
+          vectors,
         },
         query.limit,
       );
+    }
   }
 }
 

@@ -25,6 +25,7 @@ import type {
 } from '../memory-provider.js';
 import { assertScoped, assertTenantScope, inScope, type MemoryScope } from '../memory-scope.js';
 import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
+import { speakerLabel } from '../search/speaker-label.js';
 import { MemoryLog, type HistoryRow, type LogRecord } from './local-memory-log.js';
 import { compareIdsNewestFirst, rankMemories, termStats, type SearchCandidate } from './local-search.js';
 import {
@@ -222,6 +223,18 @@ export class LocalMemoryProvider implements MemoryProvider {
 
   count(scope: MemoryScope, filter?: Filter): Promise<number> {
     return this.run(assertScoped, scope, () => this.scan(scope, filter).length);
+  }
+
+  speakerLabels(scope: MemoryScope): Promise<string[]> {
+    return this.run(assertScoped, scope, () => {
+      const labels = new Set<string>();
+      for (const { memory, terms } of this.memories.values()) {
+        if (terms.speaker.length === 0 || !inScope(scope, memory)) continue;
+        const label = speakerLabel(memory.content);
+        if (label !== null) labels.add(label);
+      }
+      return [...labels];
+    });
   }
 
   exists(scope: MemoryScope, id: string): Promise<boolean> {

@@ -1,11 +1,29 @@
 import { describe, expect, it } from '@jest/globals';
-import { HYBRID_MIN_CANDIDATES, fuseHybrid, hybridCandidatesPerLeg, type HybridLegs } from './hybrid-fusion.js';
+import {
+  HYBRID_FEEDBACK_DOCS,
+  HYBRID_FEEDBACK_WEIGHT,
+  HYBRID_MIN_CANDIDATES,
+  HYBRID_WEIGHTS,
+  fuseHybrid,
+  hybridCandidatesPerLeg,
+  type HybridLegs,
+} from './hybrid-fusion.js';
 
-const legs = (keyword: [string, number][], vector: [string, number][], speaker: string[] = []): HybridLegs => ({
+/** Without `vectors` no candidate can feed back: the first pass alone. */
+const legs = (
+  keyword: [string, number][],
+  vector: [string, number][],
+  speaker: string[] = [],
+  vectors: [string, number[]][] = [],
+): HybridLegs => ({
   keyword: new Map(keyword),
   vector: new Map(vector),
   speaker: new Set(speaker),
+  vectors: new Map(vectors),
 });
+
+const U = [1, 0];
+const W = [0, 1];
 
 describe('fuseHybrid', () => {
   it('should divide each leg by its best score and weigh the legs equally', () => {
@@ -106,6 +124,155 @@ describe('fuseHybrid', () => {
     expect(fused.has(ids[perLeg])).toBe(false);
     // The keyword leg's best has the vector leg's lowest score, and that still counts.
     expect(fused.get(ids[0])).toBeCloseTo((1 + 1 / count) / 2, 12);
+  });
+
+  describe('the feedback pass', () => {
+    it('should take 3 feedback candidates with weight 0.5', () => {
+      expect([HYBRID_FEEDBACK_DOCS, HYBRID_FEEDBACK_WEIGHT]).toEqual([3, 0.5]);
+    });
+
+    it("should move up the neighbours of the first pass's best candidates", () => {
+      // a, d and e lead the first pass, all pointing along U; b points along U too, c elsewhere.
+      const fused = fuseHybrid(
+        legs(
+          [
+            ['a', 10],
+            ['d', 9],
+            ['e', 8],
+          ],
+          [
+            ['a', 0.6],
+            ['d', 0.6],
+            ['e', 0.6],
+            ['b', 0.5],
+            ['c', 0.55],
+          ],
+          [],
+          [
+            ['a', U],
+            ['d', U],
+            ['e', U],
+            ['b', U],
+            ['c', W],
+          ],
+        ),
+        10,
+      );
+      // c₂: a, d, e 0.6 + 0.5·1 = 1.1 (the maximum); b 0.5 + 0.5·1 = 1; c 0.55 + 0.5·0 = 0.55.
+      expect(fused.get('a')).toBe(1);
+      expect(fused.get('d')).toBeCloseTo(0.5 * 0.9 + 0.5, 12);
+      expect(fused.get('b')).toBeCloseTo(0.5 * (1 / 1.1), 12);
+      expect(fused.get('c')).toBeCloseTo(0.5 * (0.55 / 1.1), 12);
+      // The first pass ranked c (0.55) above b (0.5).
+      expect(fused.get('b')!).toBeGreaterThan(fused.get('c')!);
+    });
+
+    it('should take the feedback from the best candidates that have a vector', () => {
+      // The pending memory leads the first pass but has no vector: a alone feeds back.
+      const fused = fuseHybrid(
+        legs(
+          [
+            ['pending', 20],
+            ['a', 10],
+          ],
+          [
+            ['a', 0.6],
+            ['b', 0.5],
+            ['c', 0.55],
+          ],
+          [],
+          [
+            ['a', U],
+            ['b', U],
+            ['c', W],
+          ],
+        ),
+        10,
+        HYBRID_WEIGHTS,
+        { docs: 1, weight: 0.5 },
+      );
+      expect(fused.get('pending')).toBe(0.5);
+      expect(fused.get('a')).toBeCloseTo(0.5 * 0.5 + 0.5, 12);
+      expect(fused.get('b')).toBeCloseTo(0.5 * (1 / 1.1), 12);
+      expect(fused.get('c')).toBeCloseTo(0.5 * (0.55 / 1.1), 12);
+      // Still: first in the keyword leg is at least as good as anything the vector leg alone finds.
+      expect(fused.get('pending')!).toBeGreaterThanOrEqual(Math.max(fused.get('b')!, fused.get('c')!));
+    });
+
+    it('should count a zero vector as similar to nothing', () => {
+      const fused = fuseHybrid(
+        legs(
+          [
+            ['zero', 10],
+            ['a', 9],
+          ],
+          [
+            ['zero', 0],
+            ['a', 0.6],
+            ['b', 0.3],
+          ],
+          [],
+          [
+            ['zero', [0, 0]],
+            ['a', U],
+            ['b', U],
+          ],
+        ),
+        10,
+        HYBRID_WEIGHTS,
+        { docs: 2, weight: 0.5 },
+      );
+      // F = a, zero. c₂: a 0.6 + 0.5·(1 + 0)/2 = 0.85; b 0.3 + 0.25 = 0.55; zero 0.
+      expect(fused.get('a')).toBeCloseTo(0.5 * 0.9 + 0.5, 12);
+      expect(fused.get('b')).toBeCloseTo(0.5 * (0.55 / 0.85), 12);
+      expect(fused.get('zero')).toBeCloseTo(0.5, 12);
+    });
+
+    it('should leave the first pass alone when no candidate has a positive cosine', () => {
+      const fused = fuseHybrid(
+        legs(
+          [
+            ['a', 5],
+            ['b', 3],
+          ],
+          [
+            ['a', 0],
+            ['b', 0],
+          ],
+          [],
+          [
+            ['a', U],
+            ['b', U],
+          ],
+        ),
+        10,
+      );
+      expect(fused.get('a')).toBe(1);
+      expect(fused.get('b')).toBeCloseTo(0.6, 12);
+    });
+
+    it('should clamp a negative moved cosine at 0', () => {
+      const fused = fuseHybrid(
+        legs(
+          [['a', 5]],
+          [
+            ['a', 0.8],
+            ['b', 0.1],
+          ],
+          [],
+          [
+            ['a', U],
+            ['b', [-1, 0]],
+          ],
+        ),
+        10,
+        HYBRID_WEIGHTS,
+        { docs: 1, weight: 0.5 },
+      );
+      // b: 0.1 + 0.5·(−1) < 0 → 0.
+      expect(fused.get('b')).toBe(0);
+      expect(fused.get('a')).toBe(1);
+    });
   });
 
   it('should widen the pool for large limits', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { currentRequestContext, runInRequestContext, type RequestContext } from '../auth/request-context.js';
 import { LocalMemoryProvider } from '../local/local.memory-provider.js';
 import type { MemoryAccess } from '../memory.js';
 import type { MemoryScope } from '../memory-scope.js';
@@ -8,10 +9,12 @@ import { AccessRecorder } from './access-recorder.service.js';
 /** The reference provider, counting its writes, whose database can be made unreachable. */
 class CountingProvider extends LocalMemoryProvider {
   writes: MemoryAccess[][] = [];
+  contexts: Array<RequestContext | undefined> = [];
   down = false;
   override async recordAccess(scope: MemoryScope, accesses: readonly MemoryAccess[]): Promise<void> {
     if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
     this.writes.push([...accesses]);
+    this.contexts.push(currentRequestContext());
     return super.recordAccess(scope, accesses);
   }
 }
@@ -95,5 +98,21 @@ describe('AccessRecorder', () => {
     await recorder.stop();
     expect(await provider.get(scope, memory.id)).toMatchObject({ accessCount: 1 });
     expect(provider.writes).toHaveLength(1);
+  });
+
+  it('writes a batch outside the request that filled it, whoever else is in it', async () => {
+    const provider = new CountingProvider();
+    const memory = await provider.add(scope, { content: 'batched' });
+    const recorder = new AccessRecorder(provider);
+    const request: RequestContext = {
+      requestId: 'r1',
+      principal: { kind: 'tenant', tenantId: OSS_TENANT_ID, scopes: new Set() },
+    };
+    await runInRequestContext(request, async () => {
+      recorder.record(scope, [memory.id], new Date());
+      await recorder.flush();
+    });
+    expect(provider.contexts).toEqual([undefined]);
+    expect(await provider.get(scope, memory.id)).toMatchObject({ accessCount: 1 });
   });
 });

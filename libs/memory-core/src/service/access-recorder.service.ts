@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { MemoryAccess } from '../memory.js';
+import { runOutsideRequestContext } from '../auth/request-context.js';
 import { MemoryException } from '../memory.exception.js';
 import type { MemoryProvider } from '../memory-provider.js';
 import type { MemoryScope } from '../memory-scope.js';
@@ -60,7 +61,8 @@ export class AccessRecorder {
    * buffer for the next flush). Flushes run one after another.
    */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.write());
+    // The buffer holds many callers' accesses: written outside whichever request happened to fill it.
+    this.flushing = runOutsideRequestContext(() => this.flushing.then(() => this.write()));
     return this.flushing;
   }
 

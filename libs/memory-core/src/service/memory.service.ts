@@ -7,6 +7,8 @@ import type { Memory, MemoryHistoryEntry, MemoryPatch, NewMemory, Page, SearchMo
 import { MemoryException } from '../memory.exception.js';
 import type { MemoryProvider } from '../memory-provider.js';
 import { AccessRecorder } from './access-recorder.service.js';
+import { SpeakerLabelCache } from './speaker-label.cache.js';
+import { withoutNamedSpeakers } from '../search/speaker-label.js';
 import { assertScoped, assertTenantScope, type MemoryScope } from '../memory-scope.js';
 import {
   AUDIT_LOGGER,
@@ -52,6 +54,8 @@ export interface ScopedNewMemory {
  */
 @Injectable()
 export class MemoryService {
+  private readonly speakerLabels = new SpeakerLabelCache();
+
   constructor(
     @Inject(MEMORY_PROVIDER) private readonly provider: MemoryProvider,
     @Inject(EMBEDDER) private readonly embedder: Embedder,
@@ -183,7 +187,10 @@ export class MemoryService {
     const embedding =
       mode === 'keyword'
         ? undefined
-        : { vector: (await this.embedder.embed([request.query]))[0], model: this.embedder.model };
+        : {
+            vector: (await this.embedder.embed([await this.vectorQuery(scope, request.query)]))[0],
+            model: this.embedder.model,
+          };
     const results = await this.provider.search(scope, {
       text: request.query,
       embedding,
@@ -213,6 +220,19 @@ export class MemoryService {
   async count(scope: MemoryScope, filter?: Filter): Promise<number> {
     assertScoped(scope);
     return this.provider.count(scope, filter);
+  }
+
+  /**
+   * The text the vector leg embeds: the query without the names of the scope's speakers it gives
+   * (`withoutNamedSpeakers`); the keyword leg and the speaker signal keep the full text. The scope's labels come
+   * from a cache (`SpeakerLabelCache`): a label added within its time to live is simply not stripped yet.
+   */
+  private async vectorQuery(scope: MemoryScope, query: string): Promise<string> {
+    if (typeof query !== 'string') return query;
+    const labels = await this.speakerLabels.get(scope, this.clock.now().getTime(), () =>
+      this.provider.speakerLabels(scope),
+    );
+    return withoutNamedSpeakers(query, labels);
   }
 
   private async awaitReady(memories: Memory[]): Promise<Memory[]> {

@@ -10,7 +10,7 @@ import { expectMemoryError, ids, resultIds, uniqueName, type ContractHarness } f
 type Call = (provider: MemoryProvider, scope: MemoryScope) => Promise<unknown>;
 
 /** Methods over many memories: they refuse a scope without a user, agent or run. */
-type ManyMethod = 'add' | 'addMany' | 'search' | 'list' | 'count' | 'clear';
+type ManyMethod = 'add' | 'addMany' | 'search' | 'list' | 'count' | 'speakerLabels' | 'clear';
 /** Methods on given ids: the tenant is enough (mem0's `get(memory_id)`); a user, agent or run narrows them. */
 /** listPending serves the system across tenants and takes no scope. */
 type IdMethod = Exclude<keyof MemoryProvider, ManyMethod | 'health' | 'close' | 'listPending'>;
@@ -23,6 +23,7 @@ const MANY_CALLS: Record<ManyMethod, Call> = {
   search: (p, s) => p.search(s, { text: 'anything', mode: 'keyword', limit: 5 }),
   list: (p, s) => p.list(s, { limit: 5 }),
   count: (p, s) => p.count(s),
+  speakerLabels: (p, s) => p.speakerLabels(s),
 };
 
 const ID_CALLS: Record<IdMethod, Call> = {
@@ -164,6 +165,14 @@ export function describeIsolationContract(h: ContractHarness): void {
         itOverMany(`should not count a memory of ${another}${suffix}`, async () => {
           const { intruder } = await pair();
           expect(await h.provider.count(intruder)).toBe(1);
+        });
+
+        itOverMany(`should not reveal the speaker labels of ${another}'s memories${suffix}`, async () => {
+          const { owner, intruder } = await pair();
+          await h.provider.add(owner, { content: 'Mallory: the safe code is 4711' });
+          await h.provider.add(intruder, { content: 'Trent: nothing to hide' });
+          expect(await h.provider.speakerLabels(intruder)).toEqual(['Trent']);
+          expect(await h.provider.speakerLabels(owner)).toEqual(['Mallory']);
         });
 
         it(`should not return a memory of ${another} from exists${suffix}`, async () => {

@@ -4,7 +4,7 @@ import { newId } from '../../src/ids.js';
 import { MemoryExceptionCode } from '../../src/memory.exception.js';
 import { expectMemoryError, ids, sleep, type ContractHarness } from './contract-harness.js';
 
-/** list, count, exists, recordAccess, the embedding pipeline's writes, expiry and health. */
+/** list, count, exists, speakerLabels, recordAccess, the embedding pipeline's writes, expiry and health. */
 export function describeReadContract(h: ContractHarness): void {
   describe('list', () => {
     it('should list newest first', async () => {
@@ -100,6 +100,50 @@ export function describeReadContract(h: ContractHarness): void {
       expect(await h.provider.exists(scope, 'not-a-uuid')).toBe(false);
       await h.provider.delete(scope, memory.id);
       expect(await h.provider.exists(scope, memory.id)).toBe(false);
+    });
+  });
+
+  describe('speakerLabels', () => {
+    const sorted = (labels: string[]): string[] => [...labels].sort();
+
+    it('should list each speaker label of the scope once, as written', async () => {
+      const scope = h.scope();
+      const [, , , pending] = await h.provider.addMany(scope, [
+        { content: 'Caroline: I went to the support group' },
+        { content: 'Caroline: it was lovely' },
+        { content: '  Mary Ann: we painted a sunrise' },
+        { content: 'Élodie: bonjour' },
+        { content: 'Meeting at 10:30 tomorrow' },
+        { content: 'https://example.com: a link' },
+        { content: 'Note:no space after the colon' },
+        { content: 'A label much longer than forty characters in all: text' },
+        { content: 'first line\nBob: second line' },
+        { content: 'No label here' },
+      ]);
+      await h.makeReady(scope, pending);
+      expect(sorted(await h.provider.speakerLabels(scope))).toEqual(sorted(['Caroline', 'Mary Ann', 'Élodie']));
+    });
+
+    it('should follow updates and deletions, and answer an empty list for a scope without labels', async () => {
+      const scope = h.scope();
+      expect(await h.provider.speakerLabels(scope)).toEqual([]);
+      const [renamed, deleted] = await h.provider.addMany(scope, [
+        { content: 'Melanie: I ran a charity race' },
+        { content: 'Bob: see you' },
+        { content: 'no label at all' },
+      ]);
+      await h.provider.update(scope, renamed.id, { content: 'Dora: I ran a charity race' });
+      await h.provider.delete(scope, deleted.id);
+      expect(await h.provider.speakerLabels(scope)).toEqual(['Dora']);
+    });
+
+    it('should leave out the labels of expired memories', async () => {
+      const scope = h.scope();
+      await h.provider.addMany(scope, [
+        { content: 'Gone: an expired message', expiresAt: new Date(Date.now() - 1_000) },
+        { content: 'Kept: a live one' },
+      ]);
+      expect(await h.provider.speakerLabels(scope)).toEqual(['Kept']);
     });
   });
 

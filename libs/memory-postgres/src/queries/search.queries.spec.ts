@@ -68,6 +68,19 @@ describe('searchMemories', () => {
     expect(text).not.toContain('keyword_scores');
   });
 
+  it.each(['exact', 'hnsw'] as const)(
+    'should feed the first pass back into the vector leg of hybrid mode on the %s path, and only there',
+    (strategy) => {
+      const embedding = { vector: [1, 0, 0], model: 'm' };
+      const hybrid = statement({ embedding }, strategy).text;
+      expect(hybrid).toContain('feedback AS MATERIALIZED');
+      // The candidates' vectors are read with the rest of their row, typed as the query's.
+      expect(hybrid).toMatch(/THEN m\.embedding::vector\(3\) END AS emb/);
+      expect(statement({ embedding, mode: 'vector' }, strategy).text).not.toContain('feedback');
+      expect(statement({ embedding: undefined, mode: 'keyword' }, strategy).text).not.toContain('feedback');
+    },
+  );
+
   it('should take the reference pool of candidates per leg', () => {
     expect(searchCandidates(10)).toBe(hybridCandidatesPerLeg(10));
     expect(searchCandidates(100)).toBe(200);

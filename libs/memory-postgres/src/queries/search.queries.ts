@@ -1,4 +1,6 @@
 import {
+  HYBRID_FEEDBACK_DOCS,
+  HYBRID_FEEDBACK_WEIGHT,
   HYBRID_WEIGHTS,
   hybridCandidatesPerLeg,
   queryWords,
@@ -25,7 +27,8 @@ import { liveSql, scopeSql } from './scope.sql.js';
  * - hybrid: the fusion every provider shares (memory-core search/hybrid-fusion.ts): over the union of each leg's
  *   top P candidates, (wK·kw/max kw + wV·cos/max cos + wS·speaker) / (the weights of the signals present), with
  *   each candidate's real kw and cos (not only those of the leg that found it) and the speaker-label signal of
- *   search/speaker-label.ts.
+ *   search/speaker-label.ts; then the feedback pass, the same fusion again with each cos moved by the candidate's
+ *   mean similarity to the first pass's top 3 (see `hybridFusion`).
  * - then `relevance·(1 − rw − iw) + rw·0.5^(ageDays/30) + iw·importance/10`, clamped to [0, 1], the threshold,
  *   and the limit; equal scores newest first (uuid v7 ids: `id DESC`).
  *
@@ -141,8 +144,9 @@ function scopedRelevance(
     const tsquery = '(SELECT query FROM keyword_query)';
     columns.push(`CASE WHEN m.search_tsv @@ ${tsquery} THEN m.search_tsv END AS tsv`, 'length(m.search_tsv) AS len');
   }
-  if (withVector) {
-    const { cos, comparable } = vectorExpressions(query, p);
+  const vector = withVector ? vectorExpressions(query, p) : null;
+  if (vector) {
+    const { cos, comparable } = vector;
     if (withKeyword) {
       columns.push(`CASE WHEN ${comparable} THEN ${cos} END AS cos`);
     } else {
@@ -183,14 +187,16 @@ function scopedRelevance(
     )`);
   }
 
-  if (withVector && withKeyword) {
+  if (vector && withKeyword) {
     // Both legs' scores of every candidate are already in scope_rows / keyword_scores; only the speaker label
-    // needs the content, read for the candidates alone.
+    // and the feedback pass need the row (its content, its vector), read for the candidates alone.
     const speaker = speakerNamedSql('m.content', query.text, p);
+    const { embedding, comparable } = vector;
     ctes.push(
       `candidates AS (SELECT id FROM keyword_candidates UNION SELECT id FROM vector_candidates)`,
       `signals AS MATERIALIZED (
-        SELECT s.id, s.importance, s.created_at, k.kw, s.cos, ${speaker} AS spk
+        SELECT s.id, s.importance, s.created_at, k.kw, s.cos, ${speaker} AS spk,
+          CASE WHEN ${comparable} THEN ${embedding} END AS emb
         FROM candidates c JOIN scope_rows s ON s.id = c.id LEFT JOIN keyword_scores k ON k.id = c.id
           JOIN memories m ON m.tenant_id = ${tenant}::uuid AND m.id = c.id
       )`,
@@ -225,7 +231,8 @@ function indexedRelevance(
     ctes.push(
       `candidates AS (SELECT id FROM keyword_candidates UNION SELECT id FROM vector_candidates)`,
       `signals AS MATERIALIZED (
-        SELECT m.id, m.importance, m.created_at, ${keyword.rank} AS kw, ${vector.cosine} AS cos, ${speaker} AS spk
+        SELECT m.id, m.importance, m.created_at, ${keyword.rank} AS kw, ${vector.cosine} AS cos, ${speaker} AS spk,
+          ${vector.embedding} AS emb
         FROM candidates c JOIN memories m ON m.tenant_id = ${tenant}::uuid AND m.id = c.id
       )`,
       ...hybridFusion(p),
@@ -243,24 +250,30 @@ function singleLegRelevance(leg: 'vector' | 'keyword'): string {
     : `relevance AS (SELECT id, importance, created_at, kw / (kw + 1) AS relevance FROM keyword_candidates)`;
 }
 
-/** The query's distance, clamped cosine and "comparable vector" predicate, exactly as the HNSW index spells them. */
+/**
+ * The query's distance, clamped cosine and "comparable vector" predicate, exactly as the HNSW index spells them,
+ * and the row's vector as that typed expression (`embedding`, meaningful where `comparable` holds).
+ */
 function vectorExpressions(
   query: ValidSearchQuery,
   p: SqlParams,
-): { distance: string; cos: string; comparable: string } {
+): { distance: string; cos: string; comparable: string; embedding: string } {
   if (!query.embedding) throw new Error(`search mode ${query.mode} needs the query's embedding`);
   const dimensions = query.embedding.vector.length;
   const type = vectorType(dimensions);
-  const distance = `(m.embedding::${type} <=> ${p.add(formatVector(query.embedding.vector))}::${type})`;
+  const embedding = `m.embedding::${type}`;
+  const distance = `(${embedding} <=> ${p.add(formatVector(query.embedding.vector))}::${type})`;
   const model = p.add(query.embedding.model);
   const comparable = `m.embedding_dimensions = ${dimensions} AND m.embedding_model = ${model}::text`;
-  return { distance, cos: clampedCosine(distance), comparable };
+  return { distance, cos: clampedCosine(distance), comparable, embedding };
 }
 
 interface VectorLeg {
   ctes: string[];
   /** cos of the row `m`: NULL unless it has a vector of the query's model and dimension. */
   cosine: string;
+  /** The vector of the row `m` as `vector(D)`: NULL unless it is comparable (as for `cosine`). */
+  embedding: string;
 }
 
 /**
@@ -273,14 +286,18 @@ interface VectorLeg {
  * nearly sorted; everything after this ranks by score itself.
  */
 function vectorLeg(query: ValidSearchQuery, where: string, candidates: string, p: SqlParams): VectorLeg {
-  const { distance, cos, comparable } = vectorExpressions(query, p);
+  const { distance, cos, comparable, embedding } = vectorExpressions(query, p);
   const ctes = [
     `vector_candidates AS MATERIALIZED (
       SELECT ${CANDIDATE_COLUMNS}, ${cos} AS cos FROM memories m WHERE ${where} AND ${comparable}
       ORDER BY ${distance} LIMIT ${candidates}::int
     )`,
   ];
-  return { ctes, cosine: `CASE WHEN ${comparable} THEN ${cos} END` };
+  return {
+    ctes,
+    cosine: `CASE WHEN ${comparable} THEN ${cos} END`,
+    embedding: `CASE WHEN ${comparable} THEN ${embedding} END`,
+  };
 }
 
 /** max(0, cosine similarity) from pgvector's cosine distance; NaN (a zero vector) counts as 0. */
@@ -329,16 +346,27 @@ function keywordQuery(text: string, p: SqlParams): string {
 }
 
 /**
- * Hybrid relevance (hybrid-fusion.ts) over `signals(id, importance, created_at, kw, cos, spk)`: the union of both
- * legs' candidates, each with its real kw, cos and speaker signal (MATERIALIZED, so that each is computed once);
- * each leg divided by its maximum over the candidates (which is the leg's maximum: it is in its own top P); the
- * weights of the signals no candidate has left out of the denominator, so that the score stays in [0, 1] and a
- * memory first in both legs scores 1 when no speaker is named.
+ * Hybrid relevance (hybrid-fusion.ts) over `signals(id, importance, created_at, kw, cos, spk, emb)`: the union of
+ * both legs' candidates, each with its real kw, cos and speaker signal and, when comparable, its vector `emb`
+ * (MATERIALIZED, so that each is computed once); each leg divided by its maximum over the candidates (which is the
+ * leg's maximum: it is in its own top P); the weights of the signals no candidate has left out of the denominator,
+ * so that the score stays in [0, 1] and a memory first in both legs scores 1 when no speaker is named.
+ *
+ * Two passes, as the reference: `first_pass` is that fusion; `feedback` holds the vectors of its top k candidates
+ * with a vector (MATERIALIZED: k rows, read once); `second_pass` moves each comparable candidate's cos to
+ * max(0, cos + β·avg(1 − distance to the feedback vectors)), k distances per candidate (a zero vector's NaN counts
+ * 0, as in the reference); `relevance` is the same fusion again over that cos.
  */
-function hybridFusion(p: SqlParams): string[] {
+export function hybridFusion(p: SqlParams): string[] {
   const wK = p.add(HYBRID_WEIGHTS.keyword);
   const wV = p.add(HYBRID_WEIGHTS.vector);
   const wS = p.add(HYBRID_WEIGHTS.speaker);
+  const fused = (cos: string, maxCos: string): string =>
+    `CASE WHEN total = 0 THEN 0::float8 ELSE LEAST(1::float8, (
+          ${wK}::float8 * CASE WHEN max_kw > 0 THEN COALESCE(kw, 0) / max_kw ELSE 0 END
+          + ${wV}::float8 * CASE WHEN ${maxCos} > 0 THEN COALESCE(${cos}, 0) / ${maxCos} ELSE 0 END
+          + ${wS}::float8 * CASE WHEN spk THEN 1 ELSE 0 END) / total) END`;
+  const similarity = `COALESCE(1 - NULLIF(s.emb <=> f.emb, 'NaN'::float8), 0)`;
   return [
     `signal_maxima AS (
       SELECT *, max(kw) OVER () AS max_kw, max(cos) OVER () AS max_cos, bool_or(spk) OVER () AS any_spk
@@ -349,12 +377,21 @@ function hybridFusion(p: SqlParams): string[] {
         + CASE WHEN any_spk THEN ${wS}::float8 ELSE 0 END AS total
       FROM signal_maxima
     )`,
+    `first_pass AS MATERIALIZED (SELECT *, ${fused('cos', 'max_cos')} AS first_relevance FROM weighted)`,
+    `feedback AS MATERIALIZED (
+      SELECT emb FROM first_pass WHERE emb IS NOT NULL AND cos IS NOT NULL AND max_cos > 0
+      ORDER BY first_relevance DESC, id DESC LIMIT ${p.add(HYBRID_FEEDBACK_DOCS)}::int
+    )`,
+    `second_pass AS (
+      SELECT *, max(cos2) OVER () AS max_cos2 FROM (
+        SELECT s.*, CASE WHEN s.emb IS NOT NULL AND s.cos IS NOT NULL THEN GREATEST(0::float8,
+            s.cos + ${p.add(HYBRID_FEEDBACK_WEIGHT)}::float8 * (SELECT avg(${similarity}) FROM feedback f)) END AS cos2
+        FROM first_pass s) c
+    )`,
     `relevance AS (
-      SELECT id, importance, created_at, CASE WHEN total = 0 THEN 0::float8 ELSE LEAST(1::float8, (
-          ${wK}::float8 * CASE WHEN max_kw > 0 THEN COALESCE(kw, 0) / max_kw ELSE 0 END
-          + ${wV}::float8 * CASE WHEN max_cos > 0 THEN COALESCE(cos, 0) / max_cos ELSE 0 END
-          + ${wS}::float8 * CASE WHEN spk THEN 1 ELSE 0 END) / total) END AS relevance
-      FROM weighted
+      SELECT id, importance, created_at,
+        CASE WHEN max_cos > 0 THEN ${fused('cos2', 'max_cos2')} ELSE first_relevance END AS relevance
+      FROM second_pass
     )`,
   ];
 }
@@ -367,6 +404,21 @@ export function countScopeUpTo(scope: MemoryScope, cap: number): SqlStatement {
   const p = new SqlParams();
   const text = `SELECT count(*)::int AS count FROM (
     SELECT 1 FROM memories m WHERE ${scopeSql(scope, p)} LIMIT ${p.add(cap)}::int) s`;
+  return { text, values: p.values };
+}
+
+/**
+ * The distinct speaker labels of the scope's live memories (`MemoryProvider.speakerLabels`): speaker-label.ts's
+ * `speakerLabel`, by SPEAKER_LABEL_PATTERN, as written. A label ends at a colon: rows without one skip the regular
+ * expression. A read of the scope's rows through its btree index; the service caches the answer per scope.
+ */
+export function selectSpeakerLabels(scope: MemoryScope, now: Date): SqlStatement {
+  const p = new SqlParams();
+  const label = `substring(m.content FROM ${p.add(SPEAKER_LABEL_PATTERN)}::text)`;
+  const text = `SELECT DISTINCT label FROM (
+      SELECT ${label} AS label FROM memories m
+      WHERE ${scopeSql(scope, p)} AND ${liveSql(now, p)} AND strpos(m.content, ':') > 0) l
+    WHERE label IS NOT NULL`;
   return { text, values: p.values };
 }
 

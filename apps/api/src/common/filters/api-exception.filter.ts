@@ -1,7 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { MemoryException, MemoryExceptionCode } from '@engram/memory-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../http/api-error.js';
+import { ApiError } from '@engram/http';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -28,6 +28,10 @@ export function statusOf(code: MemoryExceptionCode): number {
     case MemoryExceptionCode.INVALID_FILTER:
     case MemoryExceptionCode.INVALID_CURSOR:
       return 400;
+    case MemoryExceptionCode.UNAUTHORIZED:
+      return 401;
+    case MemoryExceptionCode.FORBIDDEN:
+      return 403;
     case MemoryExceptionCode.MEMORY_NOT_FOUND:
       return 404;
     case MemoryExceptionCode.CONFLICT:
@@ -65,7 +69,13 @@ export function renderError(error: unknown): Rendered {
     };
   }
   if (error instanceof ApiError) {
-    return { status: error.status, code: error.code, message: error.message, details: error.details, headers: error.headers };
+    return {
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      details: error.details,
+      headers: error.headers,
+    };
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
@@ -87,10 +97,17 @@ export function renderError(error: unknown): Rendered {
 export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const rendered = renderError(error);
   const body: ErrorBody = {
-    error: { code: rendered.code, message: rendered.message, ...(rendered.details === undefined ? {} : { details: rendered.details }) },
+    error: {
+      code: rendered.code,
+      message: rendered.message,
+      ...(rendered.details === undefined ? {} : { details: rendered.details }),
+    },
     request_id: String(request.id),
   };
-  void reply.status(rendered.status).headers(rendered.headers ?? {}).send(body);
+  void reply
+    .status(rendered.status)
+    .headers(rendered.headers ?? {})
+    .send(body);
 }
 
 /** Every error leaves as `{"error": {code, message, details}, "request_id"}`, never as a stack trace. */

@@ -19,7 +19,10 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
   ) {}
 
   transform(value: unknown): z.output<S> {
-    if (this.source === 'body' && (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value))) {
+    if (
+      this.source === 'body' &&
+      (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value))
+    ) {
       throw MemoryException.validation('the request body must be a JSON object');
     }
     const parsed = this.schema.safeParse(value ?? {});
@@ -28,9 +31,6 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
       field: [this.source, ...(this.name ? [this.name] : []), ...issue.path.map(String)].join('.'),
       message: issue.message,
     }));
-    throw MemoryException.validation(
-      problems.map((p) => `${p.field}: ${p.message}`).join('; '),
-      problems,
-    );
+    throw MemoryException.validation(problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Param, Query } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
 import { toJSONSchema, type z } from 'zod';
-import { ZodValidationPipe } from '../pipes/zod-validation.pipe.js';
+import { ZodValidationPipe } from './zod-validation.pipe.js';
 
 /** `@ValidBody(schema)`: the body, parsed by the schema (400 naming the fields otherwise). */
 export const ValidBody = (schema: z.ZodType) => Body(new ZodValidationPipe(schema, 'body'));

@@ -1,0 +1,105 @@
+import { Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import { ConfigException, type EngramConfig } from '@engram/config';
+import {
+  AUTHENTICATOR,
+  CLOCK,
+  EMBEDDER,
+  MEMORY_PROVIDER,
+  TENANT_PROVIDER,
+  type Clock,
+  type Embedder,
+} from '@engram/memory-core';
+import { PostgresMemoryProvider } from '@engram/memory-postgres';
+import type { Edition } from '@engram/runtime';
+import { AdminController } from './admin/admin.controller.js';
+import { CloudAuthenticator } from './auth/cloud.authenticator.js';
+import { KeyUsageRecorder } from './auth/key-usage.recorder.js';
+import { CLOUD_DATABASE, KEY_USAGE_RECORDER, TENANT_REPOSITORY, TENANTS_SERVICE } from './cloud.tokens.js';
+import { ContextTenantProvider, contextTenant } from './context/context-tenant.provider.js';
+import { openCloudDatabase, type CloudDatabase } from './database/cloud-database.js';
+import { CloudMemoryProvider } from './memory/cloud.memory-provider.js';
+import { TenantRepository } from './tenants/tenant.repository.js';
+import { TenantsService } from './tenants/tenants.service.js';
+
+/** Writes the keys' last use on a timer, and what is left at shutdown. */
+@Injectable()
+class CloudLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(@Inject(KEY_USAGE_RECORDER) private readonly keyUsage: KeyUsageRecorder) {}
+
+  onApplicationBootstrap(): void {
+    this.keyUsage.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.keyUsage.stop();
+  }
+}
+
+/** The operator's routes; only the API process has them. */
+@Module({ controllers: [AdminController] })
+class CloudAdminModule {}
+
+/**
+ * The cloud edition, as the apps' `edition.ts` loads it: the core's extension points rebound (memory provider
+ * isolated per tenant by row-level security, tenant from the request's API key, API keys and the admin token as
+ * the authenticator) plus the operator's routes when the process serves HTTP.
+ */
+export function cloudEdition(config: EngramConfig, options: { http: boolean }): Edition {
+  const databaseUrl = config.databaseUrl?.reveal();
+  const adminToken = config.adminToken?.reveal();
+  // The configuration refuses these already; checked again so that no code path runs the cloud without them.
+  if (!databaseUrl || !adminToken)
+    throw new ConfigException('invalid configuration: EDITION=cloud needs DATABASE_URL and ENGRAM_ADMIN_TOKEN');
+  return {
+    extensions: [
+      {
+        provide: CLOUD_DATABASE,
+        useFactory: (embedder: Embedder) =>
+          openCloudDatabase({
+            databaseUrl,
+            databaseAppUrl: config.databaseAppUrl?.reveal(),
+            embedderDimensions: embedder.dimensions,
+          }),
+        inject: [EMBEDDER],
+      },
+      {
+        provide: TENANT_REPOSITORY,
+        useFactory: (db: CloudDatabase) => new TenantRepository(db.controlSql),
+        inject: [CLOUD_DATABASE],
+      },
+      {
+        provide: KEY_USAGE_RECORDER,
+        useFactory: (tenants: TenantRepository) => new KeyUsageRecorder(tenants),
+        inject: [TENANT_REPOSITORY],
+      },
+      {
+        provide: TENANTS_SERVICE,
+        useFactory: (tenants: TenantRepository, db: CloudDatabase, clock: Clock) =>
+          new TenantsService(tenants, db.appSql, clock),
+        inject: [TENANT_REPOSITORY, CLOUD_DATABASE, CLOCK],
+      },
+      {
+        provide: MEMORY_PROVIDER,
+        useFactory: (db: CloudDatabase, tenants: TenantRepository, clock: Clock) =>
+          new CloudMemoryProvider(
+            new PostgresMemoryProvider(db.appSql, { clock, hnswDimensions: db.hnswDimensions }),
+            db.appSql,
+            {
+              currentTenant: contextTenant,
+              tenantIds: () => tenants.liveTenantIds(),
+            },
+          ),
+        inject: [CLOUD_DATABASE, TENANT_REPOSITORY, CLOCK],
+      },
+      { provide: TENANT_PROVIDER, useClass: ContextTenantProvider },
+      {
+        provide: AUTHENTICATOR,
+        useFactory: (tenants: TenantRepository, keyUsage: KeyUsageRecorder, clock: Clock) =>
+          new CloudAuthenticator(adminToken, tenants, keyUsage, clock),
+        inject: [TENANT_REPOSITORY, KEY_USAGE_RECORDER, CLOCK],
+      },
+      CloudLifecycle,
+    ],
+    modules: options.http ? [{ module: CloudAdminModule }] : [],
+  };
+}

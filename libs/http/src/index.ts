@@ -1,0 +1,3 @@
+export * from './api-error.js';
+export * from './validated.decorator.js';
+export * from './zod-validation.pipe.js';
