@@ -52,9 +52,8 @@
  * 0.636 / 0.492), because a weak vector leg gets as many votes as a strong keyword leg; the best weighted RRF
  * reached 0.648 / 0.495, this linear fusion of max-normalised scores 0.667 / 0.518, and the speaker signal takes it
  * to 0.698 / 0.549 (RRF with the same signal: 0.670 / 0.531). Dividing by the maximum keeps the fusion free of each
- * leg's scale (BM25 and ts_rank differ, cosines differ per model). The name-free query vector and the feedback
- * take it to 0.720 / 0.553 (offline replica; the harness figures are in docs/benchmarks.md); every k in 1-7 with
- * β in 0.25-1 gives R@10 0.708-0.720.
+ * leg's scale (BM25 and ts_rank differ, cosines differ per model). The name-free query vector takes it to
+ * 0.707 / 0.550 and the feedback pass to 0.720 / 0.553; every k in 1-7 with β in 0.25-1 gives R@10 0.708-0.720.
  *
  * wK ≥ wV matters: a memory without a vector yet that is first in the keyword leg scores at least as high as the
  * best memory the vector leg alone finds (the contract kit checks this for pending memories); V₂ ≤ 1 keeps it so.

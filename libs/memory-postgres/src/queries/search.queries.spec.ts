@@ -7,7 +7,7 @@ import {
   type MemoryScope,
   type SearchQuery,
 } from '@engram/memory-core';
-import { searchCandidates, searchMemories, type VectorStrategy } from './search.queries.js';
+import { searchCandidates, searchMemories, selectSpeakerLabels, type VectorStrategy } from './search.queries.js';
 
 const scope: MemoryScope = { tenantId: OSS_TENANT_ID, userId: "o'brien" };
 const now = new Date('2026-01-01T00:00:00Z');
@@ -84,5 +84,14 @@ describe('searchMemories', () => {
   it('should take the reference pool of candidates per leg', () => {
     expect(searchCandidates(10)).toBe(hybridCandidatesPerLeg(10));
     expect(searchCandidates(100)).toBe(200);
+  });
+});
+
+describe('selectSpeakerLabels', () => {
+  it('should run the label expression only on rows with a colon, whatever order the planner gives the predicates', () => {
+    const { text, values } = selectSpeakerLabels(scope, now);
+    expect(text).toMatch(/CASE WHEN strpos\(m\.content, ':'\) > 0 THEN substring\(m\.content FROM \$\d+::text\) END/);
+    expect(text).not.toContain("o'brien");
+    expect(values).toEqual(expect.arrayContaining([OSS_TENANT_ID, "o'brien", now]));
   });
 });

@@ -409,15 +409,18 @@ export function countScopeUpTo(scope: MemoryScope, cap: number): SqlStatement {
 
 /**
  * The distinct speaker labels of the scope's live memories (`MemoryProvider.speakerLabels`): speaker-label.ts's
- * `speakerLabel`, by SPEAKER_LABEL_PATTERN, as written. A label ends at a colon: rows without one skip the regular
- * expression. A read of the scope's rows through its btree index; the service caches the answer per scope.
+ * `speakerLabel`, by SPEAKER_LABEL_PATTERN, as written. A read of the scope's rows through its btree index; the
+ * service caches the answer per scope. A label ends at a colon: rows without one skip the regular expression. That
+ * test is a CASE, not a WHERE predicate next to `label IS NOT NULL`: the planner pushes that one down and orders
+ * the quals by cost as it likes; it ran the expression first, on every row (77 ms instead of 17 ms for a scope of
+ * 10,000 memories without a colon).
  */
 export function selectSpeakerLabels(scope: MemoryScope, now: Date): SqlStatement {
   const p = new SqlParams();
-  const label = `substring(m.content FROM ${p.add(SPEAKER_LABEL_PATTERN)}::text)`;
+  const pattern = p.add(SPEAKER_LABEL_PATTERN);
+  const label = `CASE WHEN strpos(m.content, ':') > 0 THEN substring(m.content FROM ${pattern}::text) END`;
   const text = `SELECT DISTINCT label FROM (
-      SELECT ${label} AS label FROM memories m
-      WHERE ${scopeSql(scope, p)} AND ${liveSql(now, p)} AND strpos(m.content, ':') > 0) l
+      SELECT ${label} AS label FROM memories m WHERE ${scopeSql(scope, p)} AND ${liveSql(now, p)}) l
     WHERE label IS NOT NULL`;
   return { text, values: p.values };
 }

@@ -146,6 +146,15 @@ describe.each([
     expect(found).toBeGreaterThanOrEqual(18);
   });
 
+  it('should run a hybrid search, feedback pass included, through the HNSW index', async () => {
+    const results = await sut.search(LARGE.scope, query({ mode: 'hybrid' }));
+    expect(results).toHaveLength(10);
+    const scores = results.map((result) => result.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    for (const score of scores) expect(score).toBeGreaterThanOrEqual(0);
+    for (const score of scores) expect(score).toBeLessThanOrEqual(1);
+  });
+
   it('should return the same best match by either strategy', async () => {
     const [viaHnsw] = await sut.search(LARGE.scope, query());
     const [viaExact] = await exact.search(LARGE.scope, query());
