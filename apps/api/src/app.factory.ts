@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { EngramConfig } from '@engram/config';
 import { AppModule } from './app.module.js';
+import { RATE_LIMIT, rateLimitHeaders, type RateLimitedRequest } from './common/http/rate-limit-headers.js';
 import { setupOpenApi } from './openapi.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -18,6 +19,9 @@ export async function createApp(config: EngramConfig): Promise<NestFastifyApplic
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     requestIdHeader: false,
+    // mem0 clients call every route with a trailing slash (`/mem0/v1/memories/{id}/`), and entity names travel in
+    // paths (`/mem0/v2/entities/user/{name}/`): up to the 255 characters an owner id may have, encoded.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: config.logLevel === 'silent' ? false : ['error', 'warn', 'log'],
@@ -25,8 +29,18 @@ export async function createApp(config: EngramConfig): Promise<NestFastifyApplic
   const fastify = app.getHttpAdapter().getInstance();
   // The API speaks JSON only: a text body is a 415, not a string that fails validation later.
   fastify.removeContentTypeParser('text/plain');
+  // Many clients (mem0's among them) send `Content-Type: application/json` on a DELETE without a body: no body,
+  // rather than a 400. Anything else is Fastify's own parser, with its prototype-poisoning checks.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: config.maxBodyBytes }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else void parseJson(request as Parameters<typeof parseJson>[0], body.toString('utf8'), done);
+  });
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // Every response to an admitted tenant request, errors included, reports the caller's rate limit.
+    const rateLimit = (request as RateLimitedRequest)[RATE_LIMIT];
+    if (rateLimit) void reply.headers(rateLimitHeaders(rateLimit));
   });
   app.enableShutdownHooks();
   setupOpenApi(app);

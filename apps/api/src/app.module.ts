@@ -4,9 +4,12 @@ import type { EngramConfig } from '@engram/config';
 import { EngramRuntimeModule } from '@engram/runtime';
 import { ApiExceptionFilter } from './common/filters/api-exception.filter.js';
 import { AuthGuard } from './common/guards/auth.guard.js';
+import { UsageGuard } from './common/guards/usage.guard.js';
 import { RequestContextInterceptor } from './common/interceptors/request-context.interceptor.js';
 import { loadEdition } from './edition.js';
 import { HealthController } from './health/health.controller.js';
+import { McpModule } from './mcp/mcp.module.js';
+import { Mem0Module } from './mem0/mem0.module.js';
 import { MemoriesModule } from './memories/memories.module.js';
 
 @Module({})
@@ -15,10 +18,18 @@ export class AppModule {
     const edition = await loadEdition(config);
     return {
       module: AppModule,
-      imports: [EngramRuntimeModule.forRoot(config, edition), MemoriesModule, ...edition.modules],
+      imports: [
+        EngramRuntimeModule.forRoot(config, edition),
+        MemoriesModule,
+        McpModule,
+        Mem0Module,
+        ...edition.modules,
+      ],
       controllers: [HealthController],
       providers: [
+        // In this order: the usage guard admits the caller the auth guard authenticated.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: UsageGuard },
         { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
       ],

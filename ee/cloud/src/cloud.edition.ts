@@ -12,14 +12,30 @@ import {
 import { PostgresMemoryProvider } from '@engram/memory-postgres';
 import type { Edition } from '@engram/runtime';
 import { AdminController } from './admin/admin.controller.js';
+import { auditProviders, CloudAuditModule } from './audit/audit.module.js';
+import type { CloudAuditLogger } from './audit/cloud.audit-logger.js';
+import { auditCrossings } from './audit/crossing.audit.js';
 import { CloudAuthenticator } from './auth/cloud.authenticator.js';
 import { KeyUsageRecorder } from './auth/key-usage.recorder.js';
-import { CLOUD_DATABASE, KEY_USAGE_RECORDER, TENANT_REPOSITORY, TENANTS_SERVICE } from './cloud.tokens.js';
+import {
+  AUDIT_LOG,
+  CLOUD_DATABASE,
+  CLOUD_USAGE_TRACKER,
+  GDPR_ERASER,
+  KEY_USAGE_RECORDER,
+  TENANT_REPOSITORY,
+  TENANTS_SERVICE,
+} from './cloud.tokens.js';
 import { ContextTenantProvider, contextTenant } from './context/context-tenant.provider.js';
 import { openCloudDatabase, type CloudDatabase } from './database/cloud-database.js';
+import { GdprModule, gdprProviders } from './gdpr/gdpr.module.js';
+import type { CloudGdprService } from './gdpr/gdpr.service.js';
 import { CloudMemoryProvider } from './memory/cloud.memory-provider.js';
 import { TenantRepository } from './tenants/tenant.repository.js';
 import { TenantsService } from './tenants/tenants.service.js';
+import type { CloudUsageTracker } from './usage/cloud.usage-tracker.js';
+import { MeteredMemoryProvider } from './usage/metered.memory-provider.js';
+import { UsageModule, usageProviders } from './usage/usage.module.js';
 
 /** Writes the keys' last use on a timer, and what is left at shutdown. */
 @Injectable()
@@ -74,32 +90,47 @@ export function cloudEdition(config: EngramConfig, options: { http: boolean }): 
       },
       {
         provide: TENANTS_SERVICE,
-        useFactory: (tenants: TenantRepository, db: CloudDatabase, clock: Clock) =>
-          new TenantsService(tenants, db.appSql, clock),
-        inject: [TENANT_REPOSITORY, CLOUD_DATABASE, CLOCK],
+        useFactory: (tenants: TenantRepository, gdpr: CloudGdprService, clock: Clock) =>
+          new TenantsService(tenants, gdpr, clock),
+        inject: [TENANT_REPOSITORY, GDPR_ERASER, CLOCK],
       },
       {
         provide: MEMORY_PROVIDER,
-        useFactory: (db: CloudDatabase, tenants: TenantRepository, clock: Clock) =>
+        useFactory: (
+          db: CloudDatabase,
+          tenants: TenantRepository,
+          clock: Clock,
+          usage: CloudUsageTracker,
+          audit: CloudAuditLogger,
+        ) =>
           new CloudMemoryProvider(
-            new PostgresMemoryProvider(db.appSql, { clock, hnswDimensions: db.hnswDimensions }),
+            new MeteredMemoryProvider(
+              new PostgresMemoryProvider(db.appSql, { clock, hnswDimensions: db.hnswDimensions }),
+              usage,
+            ),
             db.appSql,
             {
               currentTenant: contextTenant,
               tenantIds: () => tenants.liveTenantIds(),
+              onCrossing: auditCrossings(audit),
             },
           ),
-        inject: [CLOUD_DATABASE, TENANT_REPOSITORY, CLOCK],
+        inject: [CLOUD_DATABASE, TENANT_REPOSITORY, CLOCK, CLOUD_USAGE_TRACKER, AUDIT_LOG],
       },
       { provide: TENANT_PROVIDER, useClass: ContextTenantProvider },
       {
         provide: AUTHENTICATOR,
-        useFactory: (tenants: TenantRepository, keyUsage: KeyUsageRecorder, clock: Clock) =>
-          new CloudAuthenticator(adminToken, tenants, keyUsage, clock),
-        inject: [TENANT_REPOSITORY, KEY_USAGE_RECORDER, CLOCK],
+        useFactory: (tenants: TenantRepository, keyUsage: KeyUsageRecorder, clock: Clock, audit: CloudAuditLogger) =>
+          new CloudAuthenticator(adminToken, tenants, keyUsage, clock, audit),
+        inject: [TENANT_REPOSITORY, KEY_USAGE_RECORDER, CLOCK, AUDIT_LOG],
       },
       CloudLifecycle,
+      ...usageProviders(config),
+      ...gdprProviders(config),
+      ...auditProviders(),
     ],
-    modules: options.http ? [{ module: CloudAdminModule }] : [],
+    modules: options.http
+      ? [{ module: CloudAdminModule }, { module: UsageModule }, { module: GdprModule }, { module: CloudAuditModule }]
+      : [],
   };
 }

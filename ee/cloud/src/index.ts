@@ -4,3 +4,5 @@ export * from './database/cloud-database.js';
 export * from './database/cloud-database.exception.js';
 export * from './memory/cloud.memory-provider.js';
 export * from './migrations/cloud-migrations.js';
+export * from './usage/cloud.usage-tracker.js';
+export * from './usage/usage.store.js';

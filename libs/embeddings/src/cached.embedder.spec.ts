@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import type { Embedder } from '@engram/memory-core';
+import { contentHash, type Embedder } from '@engram/memory-core';
 import { CachedEmbedder } from './cached.embedder.js';
 import { HashEmbedder } from './hash.embedder.js';
 
@@ -97,6 +97,19 @@ describe('CachedEmbedder', () => {
     const sut = new CachedEmbedder(failing);
     await expect(sut.embed(['t'])).rejects.toThrow('down');
     expect(sut.stats().size).toBe(0);
+  });
+
+  it('forgets texts named by their content hash, and only those', async () => {
+    const { sut, embedSpy } = newTestCache();
+    await sut.embed(['alice likes tea', 'bob likes coffee']);
+    expect(sut.evictContent([contentHash('alice likes tea'), contentHash('never embedded')])).toBe(1);
+    expect(sut.evictContent([contentHash('alice likes tea')])).toBe(0);
+    embedSpy.mockClear();
+    await sut.embed(['bob likes coffee']);
+    expect(embedSpy).not.toHaveBeenCalled();
+    await sut.embed(['alice likes tea']);
+    expect(embedSpy).toHaveBeenCalledWith(['alice likes tea']);
+    expect(() => sut.evictContent(['alice likes tea'])).toThrow(RangeError);
   });
 
   it('closes the inner embedder', async () => {

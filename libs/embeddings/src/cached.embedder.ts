@@ -12,6 +12,8 @@ export interface EmbeddingCacheStats {
   size: number;
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
 /**
  * An in-process LRU in front of another embedder. Searches repeat the same queries and re-embedding jobs repeat
  * the same content, and every avoided call saves model CPU time or a paid request. Keys include the model, so
@@ -74,6 +76,28 @@ export class CachedEmbedder implements Embedder {
     return vectors as number[][];
   }
 
+  /**
+   * Forgets the vectors of these texts, named by their content hashes (sha256, hex: a memory's `contentHash`), so
+   * that a GDPR erase can empty the cache of a data subject's texts without the cache ever keeping texts. Returns
+   * how many entries it removed. An embed already running for one of the texts stores its vector when it ends:
+   * evict once no job of the subject runs any more.
+   */
+  evictContent(contentHashes: Iterable<string>): number {
+    let evicted = 0;
+    for (const hash of contentHashes) {
+      if (!SHA256_HEX.test(hash)) throw new RangeError(`not a sha256 content hash: ${hash.slice(0, 80)}`);
+      if (this.entries.delete(this.keyOfDigest(Buffer.from(hash, 'hex').toString('base64')))) evicted++;
+    }
+    return evicted;
+  }
+
+  /** Forgets every vector: for a process that may have missed an eviction (see `evictContent`). How many. */
+  clear(): number {
+    const size = this.entries.size;
+    this.entries.clear();
+    return size;
+  }
+
   stats(): EmbeddingCacheStats {
     return { hits: this.hits, misses: this.misses, size: this.entries.size };
   }
@@ -84,7 +108,11 @@ export class CachedEmbedder implements Embedder {
   }
 
   private keyOf(text: string): string {
-    return `${this.inner.model}:${createHash('sha256').update(text).digest('base64')}`;
+    return this.keyOfDigest(createHash('sha256').update(text).digest('base64'));
+  }
+
+  private keyOfDigest(sha256Base64: string): string {
+    return `${this.inner.model}:${sha256Base64}`;
   }
 
   /** A Map iterates in insertion order, so re-inserting a key makes it the most recently used. */

@@ -14,6 +14,22 @@ export interface EmbeddingJob {
 
 export type JobOutcome = 'completed' | 'failed';
 
+/** The job records `removeJobs` removes: every job of a tenant, or those of one data subject. */
+export interface EmbeddingJobSelector {
+  tenantId: TenantId;
+  /** Only the jobs carrying this user id (and those of `memoryIds`); absent: every job of the tenant. */
+  userId?: string;
+  /** The memories of the subject: their jobs go whatever user they carry, and so do event entries naming them. */
+  memoryIds?: ReadonlySet<string>;
+}
+
+export interface RemovedJobs {
+  /** Job records removed: waiting, delayed, completed or failed ones. */
+  removed: number;
+  /** Matching jobs that could not be removed now (running, or moving between states): ask again once they finish. */
+  remaining: number;
+}
+
 /** What the queue runs its jobs with: the embedding pipeline. */
 export interface EmbeddingJobProcessor {
   /** Embeds a batch. Throwing makes the queue retry the whole batch with backoff. */
@@ -37,6 +53,12 @@ export interface EmbeddingQueue {
   waitFor(memoryIds: readonly string[], timeoutMs: number): Promise<Map<string, JobOutcome>>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
+  /**
+   * Removes the matching job records, whatever their state, running ones excepted; also what else the queue keeps
+   * that names those jobs (event entries). What a GDPR erase uses: a job carries its memory's owner ids.
+   * Both queues have it; optional for the queues of tests.
+   */
+  removeJobs?(selector: EmbeddingJobSelector): Promise<RemovedJobs>;
   close(): Promise<void>;
 }
 
@@ -50,4 +72,11 @@ export function embeddingJobOf(memory: Memory): EmbeddingJob {
     runId: memory.runId,
     contentHash: memory.contentHash,
   };
+}
+
+/** Whether `removeJobs(selector)` takes this job. */
+export function jobMatches(job: EmbeddingJob, selector: EmbeddingJobSelector): boolean {
+  if (job.tenantId !== selector.tenantId) return false;
+  if (selector.userId === undefined) return true;
+  return job.userId === selector.userId || (selector.memoryIds?.has(job.memoryId) ?? false);
 }

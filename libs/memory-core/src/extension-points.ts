@@ -1,3 +1,4 @@
+import { newId } from './ids.js';
 import type { MemoryProvider } from './memory-provider.js';
 import { OSS_TENANT_ID, type TenantId } from './tenant.js';
 
@@ -21,15 +22,34 @@ export class FixedTenantProvider implements TenantProvider {
 
 export type UsageOperation = 'memory.write' | 'memory.read' | 'memory.search' | 'memory.delete' | 'embedding';
 
+/** The state of the caller's rate limit after its request was admitted: what `X-RateLimit-*` report. */
+export interface RateLimitState {
+  /** Requests allowed per window (a minute). */
+  limit: number;
+  /** Requests the caller may still make right now. */
+  remaining: number;
+  /** When the allowance is whole again, in seconds since the epoch. */
+  resetAt: number;
+}
+
 /** Checks quotas and rate limits before work is done, and counts what was done. */
 export interface UsageTracker {
+  /**
+   * Admits one API request of a tenant's key before its handler runs: counts it against the tenant's request quota
+   * and the key's rate limit. Throws RATE_LIMITED (`MemoryException.rateLimited`) or QUOTA_EXCEEDED. Returns the
+   * rate limit's state, for the response's headers, or null when the caller has no rate limit.
+   */
+  admitRequest(tenantId: TenantId, keyId: string | undefined): Promise<RateLimitState | null>;
   /** Throws when the tenant may not do `amount` more of `operation`. */
   check(tenantId: TenantId, operation: UsageOperation, amount: number): Promise<void>;
   record(tenantId: TenantId, operation: UsageOperation, amount: number): Promise<void>;
 }
 
-/** OSS: one organisation owns the server, nothing to meter. @see ee/cloud UsageTracker */
+/** OSS: one organisation owns the server, nothing to meter. @see ee/cloud CloudUsageTracker */
 export class UnlimitedUsageTracker implements UsageTracker {
+  async admitRequest(): Promise<null> {
+    return null;
+  }
   async check(): Promise<void> {}
   async record(): Promise<void> {}
 }
@@ -54,25 +74,52 @@ export class NoopAuditLogger implements AuditLogger {
   async log(): Promise<void> {}
 }
 
-export interface ErasureReceipt {
-  tenantId: TenantId;
-  userId: string;
-  at: Date;
-  deleted: { memories: number };
+/** What an erase removed, per store (API.md, "Cloud edition"); 0 for a store the edition does not have. */
+export interface ErasureCounts {
+  memories: number;
+  history: number;
+  /** Key-value entries. */
+  kv: number;
+  /** Embedding cache entries. */
+  cache: number;
+  /** Queued, delayed and finished job records. */
+  jobs: number;
 }
 
-/** Erases a data subject's data from every store. */
+/** The record of an erase, given to whoever asked for it. */
+export interface ErasureReceipt {
+  id: string;
+  tenantId: TenantId;
+  userId: string;
+  /** When the erase completed. */
+  at: Date;
+  deleted: ErasureCounts;
+  /** The audit event that records the erase; null without an audit log. */
+  auditEventId: string | null;
+}
+
+/** Erases a data subject (a user id of a tenant) from every store. */
 export interface GdprService {
   eraseSubject(tenantId: TenantId, userId: string): Promise<ErasureReceipt>;
 }
 
-/** OSS: the subject's memories (and with them their vectors) are all there is to erase. @see ee/cloud GDPRService */
+/**
+ * OSS: the subject's memories (and with them their vectors) are what there is to erase; their history stays.
+ * @see ee/cloud CloudGdprService: every store, durable and resumable, with an audit event.
+ */
 export class MemoryGdprService implements GdprService {
   constructor(private readonly provider: MemoryProvider) {}
 
   async eraseSubject(tenantId: TenantId, userId: string): Promise<ErasureReceipt> {
     const memories = await this.provider.clear({ tenantId, userId }, 'gdpr');
-    return { tenantId, userId, at: new Date(), deleted: { memories } };
+    return {
+      id: newId(),
+      tenantId,
+      userId,
+      at: new Date(),
+      deleted: { memories, history: 0, kv: 0, cache: 0, jobs: 0 },
+      auditEventId: null,
+    };
   }
 }
 

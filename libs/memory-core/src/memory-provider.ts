@@ -7,6 +7,8 @@ import type {
   MemoryHistoryEntry,
   MemoryPatch,
   NewMemory,
+  OwnerPage,
+  OwnersQuery,
   Page,
   SearchMode,
   SearchResult,
@@ -85,6 +87,12 @@ export interface MemoryProvider {
    */
   speakerLabels(scope: MemoryScope): Promise<string[]>;
   exists(scope: MemoryScope, id: string): Promise<boolean>;
+  /**
+   * The users, agents and runs that hold live memories in the scope, with how many each holds. A method on the
+   * tenant (`assertTenantScope`): it is how a caller learns which scopes exist; a scope naming a user, agent or run
+   * narrows it to the owners of that scope's memories.
+   */
+  owners(scope: MemoryScope, query: OwnersQuery): Promise<OwnerPage>;
   /** Oldest first. Kept after the memory is deleted; empty for an id never seen in the scope. */
   history(scope: MemoryScope, id: string): Promise<MemoryHistoryEntry[]>;
 

@@ -14,6 +14,31 @@ export enum MemoryExceptionCode {
   EMBEDDING_FAILED = 'EMBEDDING_FAILED',
   DEPENDENCY_UNAVAILABLE = 'DEPENDENCY_UNAVAILABLE',
   TIMEOUT = 'TIMEOUT',
+  /** A tenant quota (memories stored, requests or embedding tokens per month) would be exceeded. */
+  QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
+  /** The caller's rate limit is spent for now; `details` is `RateLimitedDetails`. */
+  RATE_LIMITED = 'RATE_LIMITED',
+}
+
+/** What a RATE_LIMITED exception carries (and its response shows): the limit, and when to try again. */
+export interface RateLimitedDetails {
+  limit: number;
+  remaining: number;
+  /** When the allowance is whole again, in seconds since the epoch. */
+  reset_at: number;
+  retry_after_seconds: number;
+}
+
+export function isRateLimitedDetails(details: unknown): details is RateLimitedDetails {
+  const d = details as Partial<Record<keyof RateLimitedDetails, unknown>> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof d.limit === 'number' &&
+    typeof d.remaining === 'number' &&
+    typeof d.reset_at === 'number' &&
+    typeof d.retry_after_seconds === 'number'
+  );
 }
 
 export class MemoryException extends Error {
@@ -32,5 +57,14 @@ export class MemoryException extends Error {
 
   static validation(message: string, details?: unknown): MemoryException {
     return new MemoryException(MemoryExceptionCode.VALIDATION_FAILED, message, details);
+  }
+
+  /** `details` names the quota (e.g. `{quota: 'max_memories', limit, used, requested}`). */
+  static quotaExceeded(message: string, details: { quota: string } & Record<string, unknown>): MemoryException {
+    return new MemoryException(MemoryExceptionCode.QUOTA_EXCEEDED, message, details);
+  }
+
+  static rateLimited(message: string, details: RateLimitedDetails): MemoryException {
+    return new MemoryException(MemoryExceptionCode.RATE_LIMITED, message, details);
   }
 }

@@ -100,3 +100,29 @@ export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
+
+export type MemoryOwnerKind = 'user' | 'agent' | 'run';
+
+/** A user, agent or run that holds live memories of a tenant (mem0's "entities"). */
+export interface MemoryOwner {
+  kind: MemoryOwnerKind;
+  id: string;
+  /** Its live memories. */
+  memoryCount: number;
+  /** When the oldest of them was created. */
+  firstAt: Date;
+  /** When one of them last changed. */
+  lastAt: Date;
+}
+
+/** A page of owners, users first, then agents, then runs, each by id (code point order). */
+export interface OwnersQuery {
+  limit: number;
+  offset?: number;
+}
+
+export interface OwnerPage {
+  items: MemoryOwner[];
+  /** Owners in the whole scope, not only on this page. */
+  total: number;
+}

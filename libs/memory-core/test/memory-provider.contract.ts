@@ -28,6 +28,7 @@ const PROVIDER_METHODS = [
   'count',
   'speakerLabels',
   'exists',
+  'owners',
   'history',
   'recordAccess',
   'setEmbedding',

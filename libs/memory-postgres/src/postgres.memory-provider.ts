@@ -12,6 +12,7 @@ import {
   validateEmbedding,
   validateListQuery,
   validateNewMemory,
+  validateOwnersQuery,
   validatePatch,
   validateSearchQuery,
   type Clock,
@@ -27,6 +28,8 @@ import {
   type MemoryProvider,
   type MemoryScope,
   type NewMemory,
+  type OwnerPage,
+  type OwnersQuery,
   type Page,
   type ProviderHealth,
   type SearchQuery,
@@ -46,11 +49,13 @@ import {
   recordAccess,
   selectHistory,
   selectMemories,
+  selectOwners,
   setEmbedding,
   updateMemory,
   type DeletedRow,
   type HistoryInsert,
   type MemoryInsert,
+  type OwnerRow,
   type SqlStatement,
 } from './queries/memory.queries.js';
 import {
@@ -280,6 +285,29 @@ export class PostgresMemoryProvider implements MemoryProvider {
     return this.run(assertTenantScope, scope, async (now) => {
       if (!isId(id)) return false;
       return (await this.rows<MemoryRow>(selectMemories(scope, [id], now))).length > 0;
+    });
+  }
+
+  owners(scope: MemoryScope, query: OwnersQuery): Promise<OwnerPage> {
+    return this.run(assertTenantScope, scope, async (now) => {
+      const { limit, offset } = validateOwnersQuery(query);
+      const rows = await this.rows<OwnerRow>(selectOwners(scope, limit, offset, now));
+      return {
+        items: rows.flatMap((row) =>
+          row.kind === null || row.id === null
+            ? []
+            : [
+                {
+                  kind: row.kind,
+                  id: row.id,
+                  memoryCount: Number(row.memory_count),
+                  firstAt: new Date(row.first_at!),
+                  lastAt: new Date(row.last_at!),
+                },
+              ],
+        ),
+        total: Number(rows[0]?.total ?? 0),
+      };
     });
   }
 

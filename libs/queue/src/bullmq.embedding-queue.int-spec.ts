@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { RecordingProcessor, testJob as job } from '../test/recording.processor.js';
 import { BullMqEmbeddingQueue, embeddingJobId } from './bullmq.embedding-queue.js';
 
@@ -78,6 +79,48 @@ describe('BullMqEmbeddingQueue (real Redis)', () => {
     await queue.enqueue([job(id)]);
     expect((await queue.waitFor([id], 10_000)).get(id)).toBe('completed');
     expect(processor.failed).toEqual([]);
+  });
+
+  it('removes the waiting, delayed and finished jobs of one user, and the events naming them', async () => {
+    const of = (userId: string) => ({ ...job(randomUUID()), userId });
+    const [delayed, done, waiting] = [of('alice'), of('alice'), of('alice')];
+    const [otherDone, otherWaiting] = [of('bob'), of('bob')];
+    // A worker that fails the first batch (its retry waits a minute: delayed) and completes the next.
+    const running = open({ attempts: 2, backoffMs: 60_000 });
+    const name = opened[0].name;
+    const processor = new RecordingProcessor();
+    processor.failuresLeft = 1;
+    running.start(processor);
+    await running.enqueue([delayed]);
+    const admin = new Queue(name, { connection: { url: REDIS_URL } });
+    try {
+      while ((await admin.getJobState(embeddingJobId(delayed))) !== 'delayed')
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      await running.enqueue([done, otherDone]);
+      await running.waitFor([done.memoryId, otherDone.memoryId], 10_000);
+      await running.close();
+      const idle = new BullMqEmbeddingQueue({ redisUrl: REDIS_URL, queueName: name });
+      opened.push({ queue: idle, name });
+      await idle.enqueue([waiting, otherWaiting]);
+
+      expect(await idle.removeJobs({ tenantId: delayed.tenantId, userId: 'alice' })).toEqual({
+        removed: 3,
+        remaining: 0,
+      });
+      expect(await idle.removeJobs({ tenantId: delayed.tenantId, userId: 'alice' })).toEqual({
+        removed: 0,
+        remaining: 0,
+      });
+      const left = await admin.getJobs(['completed', 'waiting', 'delayed', 'failed', 'active']);
+      expect(left.map((j) => j.data.memoryId).sort()).toEqual([otherDone.memoryId, otherWaiting.memoryId].sort());
+      const redis = new Redis(REDIS_URL);
+      const named = JSON.stringify(await redis.xrange(admin.toKey('events'), '-', '+'));
+      redis.disconnect();
+      for (const gone of [delayed, done, waiting]) expect(named).not.toContain(gone.memoryId);
+      expect(named).toContain(otherDone.memoryId);
+    } finally {
+      await admin.close();
+    }
   });
 
   it('answers waitFor at the timeout while the job stays queued', async () => {

@@ -1,5 +1,14 @@
-import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
-import type { EmbeddingJob, EmbeddingJobProcessor, EmbeddingQueue, JobOutcome } from '@engram/memory-core';
+import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job, type JobState } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  jobMatches,
+  type EmbeddingJob,
+  type EmbeddingJobProcessor,
+  type EmbeddingJobSelector,
+  type EmbeddingQueue,
+  type JobOutcome,
+  type RemovedJobs,
+} from '@engram/memory-core';
 import { MicroBatcher } from './micro-batcher.js';
 import { EMBEDDING_QUEUE_NAME } from './queue-names.js';
 
@@ -27,8 +36,26 @@ export function embeddingJobId(job: Pick<EmbeddingJob, 'memoryId' | 'contentHash
   return `${job.memoryId}_${job.contentHash.slice(0, 16)}`;
 }
 
+/** Upstream first: see `removeJobs`. */
+const REMOVABLE_STATES: readonly JobState[] = [
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'waiting',
+  'active',
+  'completed',
+  'failed',
+];
+const REMOVE_PAGE = 500;
+
+function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
 /** The embedding queue on Redis: shared by every API and worker process of a deployment. */
 export class BullMqEmbeddingQueue implements EmbeddingQueue {
+  private readonly redisUrl: string;
   private readonly connection: ConnectionOptions;
   private readonly queue: Queue<EmbeddingJob>;
   private worker: Worker<EmbeddingJob> | null = null;
@@ -46,6 +73,7 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
       stalledIntervalMs: options.stalledIntervalMs ?? 5_000,
       queueName: options.queueName ?? EMBEDDING_QUEUE_NAME,
     };
+    this.redisUrl = options.redisUrl;
     this.connection = { url: options.redisUrl, maxRetriesPerRequest: null };
     this.queue = new Queue<EmbeddingJob>(this.options.queueName, {
       connection: this.connection,
@@ -72,13 +100,17 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
   start(processor: EmbeddingJobProcessor): void {
     if (this.worker) return;
     const batcher = new MicroBatcher<EmbeddingJob>((jobs) => processor.process(jobs), this.options.concurrency, 5);
-    this.worker = new Worker<EmbeddingJob>(this.options.queueName, (job: Job<EmbeddingJob>) => batcher.submit(job.data), {
-      connection: this.connection,
-      concurrency: this.options.concurrency,
-      lockDuration: this.options.lockDurationMs,
-      stalledInterval: this.options.stalledIntervalMs,
-      maxStalledCount: 5,
-    });
+    this.worker = new Worker<EmbeddingJob>(
+      this.options.queueName,
+      (job: Job<EmbeddingJob>) => batcher.submit(job.data),
+      {
+        connection: this.connection,
+        concurrency: this.options.concurrency,
+        lockDuration: this.options.lockDurationMs,
+        stalledInterval: this.options.stalledIntervalMs,
+        maxStalledCount: 5,
+      },
+    );
     this.worker.on('failed', (job, error) => {
       if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
       processor.fail(job.data, error.message).catch(() => {
@@ -139,10 +171,67 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
   }
 
+  /**
+   * Reads every job record (a page at a time) and removes the matching ones, then the entries of the queue's event
+   * stream that name them or the selector's memories (`added`, `completed`, `removed`: the job id holds the memory
+   * id). States are read upstream first (delayed, waiting, then active, then finished), so a job moving on during
+   * the scan is met again downstream; one moving back (a failed attempt waiting for its retry) is met by the next call.
+   */
+  async removeJobs(selector: EmbeddingJobSelector): Promise<RemovedJobs> {
+    const matching: Array<{ id: string; state: JobState; memoryId: string }> = [];
+    for (const state of REMOVABLE_STATES) {
+      for (let start = 0; ; start += REMOVE_PAGE) {
+        const page = await this.queue.getJobs([state], start, start + REMOVE_PAGE - 1, true);
+        for (const job of page) {
+          // A job removed while the page was read comes back empty.
+          if (job?.id && job.data && jobMatches(job.data, selector))
+            matching.push({ id: job.id, state, memoryId: job.data.memoryId });
+        }
+        if (page.length < REMOVE_PAGE) break;
+      }
+    }
+    let removed = 0;
+    let remaining = 0;
+    const memoryIds = new Set(selector.memoryIds);
+    for (const { id, state, memoryId } of matching) {
+      memoryIds.add(memoryId);
+      this.lastJobId.delete(memoryId);
+      if (state === 'active' || (await this.queue.remove(id)) === 0) {
+        // Locked by a worker, or gone meanwhile (completed and removed by its age): only the first is left.
+        if ((await this.queue.getJobState(id)) !== 'unknown') remaining++;
+      } else removed++;
+    }
+    await this.removeEvents(memoryIds);
+    return { removed, remaining };
+  }
+
   async close(): Promise<void> {
     await this.worker?.close();
     await this.events?.close();
     await this.queue.close();
+  }
+
+  /** Deletes the event stream's entries whose job id is of one of these memories (ids are `<memory id>_<hash>`). */
+  private async removeEvents(memoryIds: ReadonlySet<string>): Promise<void> {
+    if (memoryIds.size === 0) return;
+    const redis = new Redis(this.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      const key = this.queue.toKey('events');
+      for (let from = '-'; ;) {
+        const entries = await redis.xrange(key, from, '+', 'COUNT', REMOVE_PAGE);
+        const named = entries.filter(([, fields]) => {
+          const jobId = fieldOf(fields, 'jobId');
+          return jobId !== undefined && memoryIds.has(jobId.split('_')[0]);
+        });
+        if (named.length > 0) await redis.xdel(key, ...named.map(([id]) => id));
+        if (entries.length < REMOVE_PAGE) break;
+        from = `(${entries[entries.length - 1][0]}`;
+      }
+    } finally {
+      redis.disconnect();
+    }
   }
 
   private remember(memoryId: string, jobId: string): void {

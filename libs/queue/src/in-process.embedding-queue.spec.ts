@@ -56,6 +56,31 @@ describe('InProcessEmbeddingQueue', () => {
     await queue.close();
   });
 
+  it('removes the queued jobs of one user and reports their running ones as remaining', async () => {
+    const queue = new InProcessEmbeddingQueue();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const processor = new RecordingProcessor();
+    const process = processor.process.bind(processor);
+    processor.process = async (jobs) => {
+      await process(jobs);
+      await gate;
+    };
+    const tenantId = job('x').tenantId;
+    await queue.enqueue([{ ...job('running'), userId: 'alice' }]);
+    queue.start(processor);
+    await queue.enqueue([
+      { ...job('a'), userId: 'alice' },
+      { ...job('b'), userId: 'bob' },
+    ]);
+    expect(await queue.removeJobs({ tenantId, userId: 'alice' })).toEqual({ removed: 1, remaining: 1 });
+    release();
+    await queue.waitFor(['running', 'b'], 5000);
+    expect(await queue.removeJobs({ tenantId, userId: 'alice' })).toEqual({ removed: 0, remaining: 0 });
+    expect(processor.batchIds().flat()).toEqual(['running', 'b']);
+    await queue.close();
+  });
+
   it('answers waitFor at the timeout with what finished, keeping the rest queued', async () => {
     const queue = new InProcessEmbeddingQueue();
     await queue.enqueue([job('a')]);

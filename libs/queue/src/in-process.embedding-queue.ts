@@ -1,9 +1,12 @@
 import {
+  jobMatches,
   runOutsideRequestContext,
   type EmbeddingJob,
   type EmbeddingJobProcessor,
+  type EmbeddingJobSelector,
   type EmbeddingQueue,
   type JobOutcome,
+  type RemovedJobs,
 } from '@engram/memory-core';
 
 export interface InProcessQueueOptions {
@@ -27,7 +30,8 @@ interface Waiter {
  */
 export class InProcessEmbeddingQueue implements EmbeddingQueue {
   private readonly queued = new Map<string, { job: EmbeddingJob; attempt: number }>();
-  private readonly running = new Set<string>();
+  /** Memory ids of the jobs being run or waiting for a retry, with their jobs. */
+  private readonly running = new Map<string, EmbeddingJob>();
   private readonly waiters = new Set<Waiter>();
   private processor: EmbeddingJobProcessor | null = null;
   private draining: Promise<void> | null = null;
@@ -77,6 +81,19 @@ export class InProcessEmbeddingQueue implements EmbeddingQueue {
     return this.queued.size + this.running.size;
   }
 
+  /** Queued jobs go at once; running ones (or waiting for a retry) are reported as remaining. */
+  async removeJobs(selector: EmbeddingJobSelector): Promise<RemovedJobs> {
+    let removed = 0;
+    for (const [memoryId, { job }] of this.queued) {
+      if (!jobMatches(job, selector)) continue;
+      this.queued.delete(memoryId);
+      this.finish(memoryId, 'completed');
+      removed++;
+    }
+    const remaining = [...this.running.values()].filter((job) => jobMatches(job, selector)).length;
+    return { removed, remaining };
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.retryTimers) clearTimeout(timer);
@@ -103,7 +120,7 @@ export class InProcessEmbeddingQueue implements EmbeddingQueue {
       const batch = [...this.queued.values()].slice(0, this.batchSize);
       for (const { job } of batch) {
         this.queued.delete(job.memoryId);
-        this.running.add(job.memoryId);
+        this.running.set(job.memoryId, job);
       }
       try {
         await processor.process(batch.map((entry) => entry.job));

@@ -10,6 +10,7 @@ export const createTenantSchema = z.strictObject({
       max_memories: count.optional(),
       max_requests_per_month: count.optional(),
       requests_per_minute: count.optional(),
+      max_embedding_tokens_per_month: count.optional(),
     })
     .optional(),
 });

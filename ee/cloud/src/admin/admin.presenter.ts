@@ -1,4 +1,4 @@
-import type { ApiKeyRecord, Tenant, TenantErasure } from '../tenants/tenant.js';
+import type { ApiKeyRecord, Tenant } from '../tenants/tenant.js';
 
 export function presentTenant(tenant: Tenant) {
   return {
@@ -8,6 +8,7 @@ export function presentTenant(tenant: Tenant) {
       max_memories: tenant.quotas.maxMemories ?? null,
       max_requests_per_month: tenant.quotas.maxRequestsPerMonth ?? null,
       requests_per_minute: tenant.quotas.requestsPerMinute ?? null,
+      max_embedding_tokens_per_month: tenant.quotas.maxEmbeddingTokensPerMonth ?? null,
     },
     created_at: tenant.createdAt.toISOString(),
   };
@@ -24,18 +25,5 @@ export function presentApiKey(key: ApiKeyRecord) {
     expires_at: key.expiresAt?.toISOString() ?? null,
     revoked_at: key.revokedAt?.toISOString() ?? null,
     last_used_at: key.lastUsedAt?.toISOString() ?? null,
-  };
-}
-
-export function presentErasure(erasure: TenantErasure) {
-  return {
-    id: erasure.id,
-    tenant_id: erasure.tenantId,
-    at: erasure.at.toISOString(),
-    deleted: {
-      memories: erasure.deleted.memories,
-      history: erasure.deleted.history,
-      api_keys: erasure.deleted.apiKeys,
-    },
   };
 }

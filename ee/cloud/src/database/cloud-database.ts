@@ -6,7 +6,14 @@ import {
   withSchemaLock,
   type SqlExecutor,
 } from '@engram/memory-postgres';
-import { CLOUD_MIGRATIONS, CONTROL_TABLES, TENANT_TABLES } from '../migrations/cloud-migrations.js';
+import {
+  AUDIT_EVENTS_FORBIDDEN_PRIVILEGES,
+  AUDIT_TABLE_PRIVILEGES,
+  CLOUD_MIGRATIONS,
+  CONTROL_TABLES,
+  TENANT_TABLES,
+  USAGE_TABLES,
+} from '../migrations/cloud-migrations.js';
 import { CloudDatabaseException, CloudDatabaseExceptionCode } from './cloud-database.exception.js';
 import { TenantSqlExecutor } from './tenant-sql.executor.js';
 
@@ -68,6 +75,7 @@ export async function openCloudDatabase(options: CloudDatabaseOptions): Promise<
   });
   try {
     await assertRequestRoleRestricted(pool);
+    await assertAuditAppendOnly(pool);
   } catch (error) {
     await pool.close();
     throw error;
@@ -77,9 +85,58 @@ export async function openCloudDatabase(options: CloudDatabaseOptions): Promise<
 
 /** Idempotent, under the schema lock like every boot-time schema change (concurrent GRANTs collide otherwise). */
 async function grantControlTables(owner: SqlExecutor): Promise<void> {
-  await withSchemaLock(owner, (tx) =>
-    tx.query(`GRANT ${REQUEST_PRIVILEGES.join(', ')} ON ${CONTROL_TABLES.join(', ')} TO ${APP_ROLE}`),
+  const tables = [...CONTROL_TABLES, ...USAGE_TABLES].join(', ');
+  await withSchemaLock(owner, (tx) => tx.query(`GRANT ${REQUEST_PRIVILEGES.join(', ')} ON ${tables} TO ${APP_ROLE}`));
+  await withSchemaLock(owner, grantAuditTables);
+}
+
+/**
+ * The audit tables get exactly their own privileges; UPDATE, DELETE and TRUNCATE on `audit_events` are revoked
+ * outright, so that a grant made by hand (GRANT ALL ...) does not survive the next boot.
+ */
+async function grantAuditTables(tx: SqlExecutor): Promise<void> {
+  for (const [table, privileges] of Object.entries(AUDIT_TABLE_PRIVILEGES)) {
+    await tx.query(`GRANT ${privileges.join(', ')} ON ${table} TO ${APP_ROLE}`);
+  }
+  await tx.query(`REVOKE ${AUDIT_EVENTS_FORBIDDEN_PRIVILEGES.join(', ')} ON audit_events FROM ${APP_ROLE}`);
+}
+
+/**
+ * Request traffic can add audit events and read them, and nothing else: a role that may change or remove one (a
+ * DATABASE_APP_URL role granted ALL, say) would make the log's append-only promise void, so the edition refuses it,
+ * as it refuses a role that row-level security does not hold.
+ */
+async function assertAuditAppendOnly(sql: SqlExecutor): Promise<void> {
+  const required = Object.entries(AUDIT_TABLE_PRIVILEGES).flatMap(([table, privileges]) =>
+    privileges.map((privilege) => `${table}:${privilege}`),
   );
+  const [row] = await sql.query<{ role: string; missing: string[]; excess: string[] }>(
+    `SELECT current_user::text AS role,
+        ARRAY(SELECT r FROM unnest($1::text[]) r
+               WHERE NOT has_table_privilege(current_user, split_part(r, ':', 1)::regclass, split_part(r, ':', 2)))
+          AS missing,
+        ARRAY(SELECT p FROM unnest($2::text[]) p WHERE has_table_privilege(current_user, 'audit_events', p)) AS excess`,
+    [required, AUDIT_EVENTS_FORBIDDEN_PRIVILEGES],
+  );
+  if (!row) throw new Error('the request role could not be read');
+  if (row.excess.length > 0) {
+    throw new CloudDatabaseException(
+      CloudDatabaseExceptionCode.REQUEST_ROLE_NOT_RESTRICTED,
+      `request traffic runs as ${row.role}, which may ${row.excess.join(', ')} audit_events: the audit log is ` +
+        `append-only; revoke ${AUDIT_EVENTS_FORBIDDEN_PRIVILEGES.join(', ')} on audit_events from it`,
+      { role: row.role, auditEvents: row.excess },
+    );
+  }
+  if (row.missing.length > 0) {
+    throw new CloudDatabaseException(
+      CloudDatabaseExceptionCode.REQUEST_ROLE_MISSING_PRIVILEGE,
+      `request traffic runs as ${row.role}, which lacks ${row.missing.join(', ')}: grant ` +
+        Object.entries(AUDIT_TABLE_PRIVILEGES)
+          .map(([table, privileges]) => `${privileges.join(', ')} on ${table}`)
+          .join('; '),
+      { role: row.role, missing: row.missing },
+    );
+  }
 }
 
 interface RequestRoleRow {
@@ -96,7 +153,7 @@ interface RequestRoleRow {
  * granted too little fails here, by name, rather than on some request later.
  */
 async function assertRequestRoleRestricted(sql: SqlExecutor): Promise<void> {
-  const tables = [...TENANT_TABLES, ...CONTROL_TABLES];
+  const tables = [...TENANT_TABLES, ...CONTROL_TABLES, ...USAGE_TABLES];
   const [row] = await sql.query<RequestRoleRow>(
     `SELECT current_user::text AS role, r.rolsuper, r.rolbypassrls,
         ARRAY(SELECT c.relname::text FROM pg_class c

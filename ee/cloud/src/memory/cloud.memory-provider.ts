@@ -8,6 +8,7 @@ import {
   MemoryExceptionCode,
   validateEmbedding,
   validateListQuery,
+  validateOwnersQuery,
   validatePatch,
   validateSearchQuery,
   type EmbeddingJob,
@@ -22,6 +23,8 @@ import {
   type MemoryProvider,
   type MemoryScope,
   type NewMemory,
+  type OwnerPage,
+  type OwnersQuery,
   type Page,
   type ProviderHealth,
   type SearchQuery,
@@ -204,6 +207,19 @@ export class CloudMemoryProvider implements MemoryProvider {
     );
   }
 
+  owners(scope: MemoryScope, query: OwnersQuery): Promise<OwnerPage> {
+    return this.run(
+      'owners',
+      assertTenantScope,
+      scope,
+      () => {
+        validateOwnersQuery(query);
+        return { items: [], total: 0 };
+      },
+      () => this.delegate.owners(scope, query),
+    );
+  }
+
   history(scope: MemoryScope, id: string): Promise<MemoryHistoryEntry[]> {
     return this.run(
       'history',
@@ -324,7 +340,8 @@ function sum(values: readonly number[]): number {
 
 const logger = new Logger(CloudMemoryProvider.name);
 
-function logCrossing({ method, requestTenant, scopeTenant }: TenantCrossing): void {
+/** The default `onCrossing`: a warning in the log. */
+export function logCrossing({ method, requestTenant, scopeTenant }: TenantCrossing): void {
   logger.warn(`${method} refused: a request of tenant ${requestTenant} used a scope of tenant ${scopeTenant}`);
 }
 

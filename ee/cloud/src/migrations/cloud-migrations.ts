@@ -2,6 +2,9 @@
 import type { SqlMigration } from '@engram/memory-postgres';
 import { CreateTenantTables1795441200000 } from './1795441200000-CreateTenantTables.js';
 import { TenantRowLevelSecurity1795441260000 } from './1795441260000-TenantRowLevelSecurity.js';
+import { CreateTenantUsage1795441920000 } from './1795441920000-CreateTenantUsage.js';
+import { CreateGdprErasures1795442400000 } from './1795442400000-CreateGdprErasures.js';
+import { CreateAuditEvents1795442700000 } from './1795442700000-CreateAuditEvents.js';
 
 /**
  * The cloud edition's migrations, oldest first, run after the core's (they alter the core's tables) by
@@ -11,10 +14,28 @@ import { TenantRowLevelSecurity1795441260000 } from './1795441260000-TenantRowLe
 export const CLOUD_MIGRATIONS: readonly SqlMigration[] = [
   new CreateTenantTables1795441200000(),
   new TenantRowLevelSecurity1795441260000(),
+  new CreateTenantUsage1795441920000(),
+  new CreateGdprErasures1795442400000(),
+  new CreateAuditEvents1795442700000(),
 ];
 
 /** The core tables the cloud puts under row-level security: every table whose rows belong to a tenant. */
 export const TENANT_TABLES = ['memories', 'memory_history'] as const;
 
 /** The cloud's own tables, read and written by request traffic (the control plane, not under row-level security). */
-export const CONTROL_TABLES = ['tenants', 'api_keys'] as const;
+export const CONTROL_TABLES = ['tenants', 'api_keys', 'gdpr_erasures', 'gdpr_erasure_keys'] as const;
+
+/** The cloud's own tenant tables (under row-level security, like TENANT_TABLES): the usage snapshots. */
+export const USAGE_TABLES = ['tenant_usage'] as const;
+
+/**
+ * The audit log's tables (under row-level security, like TENANT_TABLES), with what request traffic may do to each:
+ * events can be added and read, never changed or removed; the chain heads are moved by the writer.
+ */
+export const AUDIT_TABLE_PRIVILEGES = {
+  audit_events: ['SELECT', 'INSERT'],
+  audit_chain_heads: ['SELECT', 'INSERT', 'UPDATE'],
+} as const;
+
+/** What request traffic must never be able to do to audit events (openCloudDatabase refuses a role that can). */
+export const AUDIT_EVENTS_FORBIDDEN_PRIVILEGES = ['UPDATE', 'DELETE', 'TRUNCATE'] as const;

@@ -5,6 +5,7 @@ export interface TenantQuotas {
   maxMemories?: number;
   maxRequestsPerMonth?: number;
   requestsPerMinute?: number;
+  maxEmbeddingTokensPerMonth?: number;
 }
 
 export interface Tenant {
@@ -28,11 +29,4 @@ export interface ApiKeyRecord {
 /** What authentication needs of a key: its record, its secret's hash, and whether its tenant still exists. */
 export interface StoredApiKey extends ApiKeyRecord {
   secretHash: Buffer;
-}
-
-export interface TenantErasure {
-  id: string;
-  tenantId: TenantId;
-  at: Date;
-  deleted: { memories: number; history: number; apiKeys: number };
 }

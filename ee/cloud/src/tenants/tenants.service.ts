@@ -1,16 +1,15 @@
 import type { AccessScope, Clock, TenantId } from '@engram/memory-core';
-import { newId } from '@engram/memory-core';
-import type { SqlExecutor } from '@engram/memory-postgres';
 import { issueApiKey, type KeyEnvironment } from '../auth/api-key.js';
-import type { TenantSqlExecutor } from '../database/tenant-sql.executor.js';
-import type { ApiKeyRecord, Tenant, TenantErasure, TenantQuotas } from './tenant.js';
+import type { CloudErasureReceipt } from '../gdpr/erasure.js';
+import type { CloudGdprService } from '../gdpr/gdpr.service.js';
+import type { ApiKeyRecord, Tenant, TenantQuotas } from './tenant.js';
 import type { TenantRepository } from './tenant.repository.js';
 
 /** The platform operator's work on tenants and their keys (the admin routes). */
 export class TenantsService {
   constructor(
     private readonly tenants: TenantRepository,
-    private readonly tenantSql: TenantSqlExecutor,
+    private readonly gdpr: Pick<CloudGdprService, 'eraseTenant'>,
     private readonly clock: Clock,
     private readonly keyEnvironment: KeyEnvironment = 'live',
   ) {}
@@ -24,22 +23,12 @@ export class TenantsService {
   }
 
   /**
-   * Erases the whole tenant: its memories and their history (under its own tenant setting, so row-level
-   * security lets exactly its rows be deleted), then its keys, leaving a tombstone so the id is never reused.
-   * null when there is no such live tenant.
+   * Erases the whole tenant through the GDPR erase (its durable, resumable procedure and its receipt): the tenant
+   * tombstoned (its id is never reused) and its keys deleted first, then its memories, history, jobs and cached
+   * embeddings. null when there never was such a tenant; a repeat returns the same receipt.
    */
-  async erase(id: TenantId): Promise<TenantErasure | null> {
-    if (!(await this.tenants.find(id))) return null;
-    const at = this.clock.now();
-    const { memories, history } = await this.tenantSql.withTenant(id, () =>
-      this.tenantSql.transaction(async (tx: SqlExecutor) => {
-        const deletedHistory = await tx.query(`DELETE FROM memory_history WHERE tenant_id = $1 RETURNING id`, [id]);
-        const deletedMemories = await tx.query(`DELETE FROM memories WHERE tenant_id = $1 RETURNING id`, [id]);
-        return { memories: deletedMemories.length, history: deletedHistory.length };
-      }),
-    );
-    const { apiKeys } = await this.tenants.markDeleted(id, at);
-    return { id: newId(), tenantId: id, at, deleted: { memories, history, apiKeys } };
+  erase(id: TenantId): Promise<CloudErasureReceipt | null> {
+    return this.gdpr.eraseTenant(id);
   }
 
   /** A new key for a live tenant, with the one and only copy of its secret; null when there is no such tenant. */

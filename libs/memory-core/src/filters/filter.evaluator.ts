@@ -214,7 +214,7 @@ function contains(actual: unknown, needle: FilterScalar, ignoreCase: boolean): b
  * Orders strings by Unicode code point, as Postgres does under `COLLATE "C"` (UTF-8 byte order). JavaScript's `<`
  * compares UTF-16 code units, which differs for characters above U+FFFF against U+E000..U+FFFF.
  */
-function compareCodePoints(a: string, b: string): number {
+export function compareCodePoints(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i += 1) {
     const x = a.charCodeAt(i);

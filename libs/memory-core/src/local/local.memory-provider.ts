@@ -3,7 +3,7 @@ import { contentHash } from '../content-hash.js';
 import { embeddingJobOf, type EmbeddingJob } from '../embedding-queue.js';
 import { systemClock, type Clock } from '../extension-points.js';
 import type { Filter } from '../filters/filter.js';
-import { matchesFilter } from '../filters/filter.evaluator.js';
+import { compareCodePoints, matchesFilter } from '../filters/filter.evaluator.js';
 import { newId } from '../ids.js';
 import type {
   HistoryOp,
@@ -11,8 +11,12 @@ import type {
   MemoryAccess,
   MemoryEmbedding,
   MemoryHistoryEntry,
+  MemoryOwner,
+  MemoryOwnerKind,
   MemoryPatch,
   NewMemory,
+  OwnerPage,
+  OwnersQuery,
   Page,
   SearchResult,
 } from '../memory.js';
@@ -34,6 +38,7 @@ import {
   validateEmbedding,
   validateListQuery,
   validateNewMemory,
+  validateOwnersQuery,
   validatePatch,
   validateSearchQuery,
 } from '../validation/memory.validation.js';
@@ -239,6 +244,33 @@ export class LocalMemoryProvider implements MemoryProvider {
 
   exists(scope: MemoryScope, id: string): Promise<boolean> {
     return this.run(assertTenantScope, scope, () => this.find(scope, id) !== undefined);
+  }
+
+  owners(scope: MemoryScope, query: OwnersQuery): Promise<OwnerPage> {
+    return this.run(assertTenantScope, scope, () => {
+      const { limit, offset } = validateOwnersQuery(query);
+      const byKey = new Map<string, MemoryOwner>();
+      for (const memory of this.scan(scope)) {
+        for (const [kind, id] of ownersOf(memory)) {
+          const key = JSON.stringify([kind, id]);
+          const owner = byKey.get(key);
+          if (!owner) {
+            byKey.set(key, { kind, id, memoryCount: 1, firstAt: memory.createdAt, lastAt: memory.updatedAt });
+            continue;
+          }
+          owner.memoryCount += 1;
+          if (memory.createdAt < owner.firstAt) owner.firstAt = memory.createdAt;
+          if (memory.updatedAt > owner.lastAt) owner.lastAt = memory.updatedAt;
+        }
+      }
+      const all = [...byKey.values()].sort(compareOwners);
+      return {
+        items: all
+          .slice(offset, offset + limit)
+          .map((owner) => ({ ...owner, firstAt: new Date(owner.firstAt), lastAt: new Date(owner.lastAt) })),
+        total: all.length,
+      };
+    });
   }
 
   history(scope: MemoryScope, id: string): Promise<MemoryHistoryEntry[]> {
@@ -447,6 +479,22 @@ export class LocalMemoryProvider implements MemoryProvider {
       for (const row of rows) yield { op: 'history', row };
     }
   }
+}
+
+const OWNER_KIND_ORDER: readonly MemoryOwnerKind[] = ['user', 'agent', 'run'];
+
+function ownersOf(memory: Memory): [MemoryOwnerKind, string][] {
+  const owners: [MemoryOwnerKind, string][] = [];
+  if (memory.userId !== null) owners.push(['user', memory.userId]);
+  if (memory.agentId !== null) owners.push(['agent', memory.agentId]);
+  if (memory.runId !== null) owners.push(['run', memory.runId]);
+  return owners;
+}
+
+/** Users, then agents, then runs; each by id in code point order (Postgres: `COLLATE "C"`). */
+function compareOwners(a: MemoryOwner, b: MemoryOwner): number {
+  const byKind = OWNER_KIND_ORDER.indexOf(a.kind) - OWNER_KIND_ORDER.indexOf(b.kind);
+  return byKind !== 0 ? byKind : compareCodePoints(a.id, b.id);
 }
 
 function matches(memory: Memory, filter: Filter | undefined): boolean {

@@ -3,7 +3,17 @@ import type { Embedder } from '../embedder.js';
 import { embeddingJobOf, type EmbeddingQueue } from '../embedding-queue.js';
 import type { AuditLogger, Clock, UsageTracker } from '../extension-points.js';
 import type { Filter } from '../filters/filter.js';
-import type { Memory, MemoryHistoryEntry, MemoryPatch, NewMemory, Page, SearchMode, SearchResult } from '../memory.js';
+import type {
+  Memory,
+  MemoryHistoryEntry,
+  MemoryPatch,
+  NewMemory,
+  OwnerPage,
+  OwnersQuery,
+  Page,
+  SearchMode,
+  SearchResult,
+} from '../memory.js';
 import { MemoryException } from '../memory.exception.js';
 import type { MemoryProvider } from '../memory-provider.js';
 import { AccessRecorder } from './access-recorder.service.js';
@@ -215,6 +225,17 @@ export class MemoryService {
     const history = await this.provider.history(scope, id);
     if (history.length === 0) throw MemoryException.notFound(id);
     return history;
+  }
+
+  /**
+   * The users, agents and runs that hold memories in the scope: the tenant's whole directory for a scope naming only
+   * the tenant (what mem0's "entities" list), or those sharing memories with a narrower scope.
+   */
+  async owners(scope: MemoryScope, query: OwnersQuery): Promise<OwnerPage> {
+    assertTenantScope(scope);
+    if (query.limit > LIST_LIMIT_MAX) throw MemoryException.validation(`limit must be at most ${LIST_LIMIT_MAX}`);
+    await this.usage.check(scope.tenantId, 'memory.read', 1);
+    return this.provider.owners(scope, query);
   }
 
   async count(scope: MemoryScope, filter?: Filter): Promise<number> {

@@ -7,6 +7,7 @@ import {
   type MemoryEmbedding,
   type MemoryPatch,
   type NewMemory,
+  type OwnersQuery,
 } from '../memory.js';
 import type { ListQuery, SearchQuery } from '../memory-provider.js';
 import type { MemoryScope } from '../memory-scope.js';
@@ -109,6 +110,16 @@ export function validateListQuery(query: ListQuery): { limit: number; after: str
   if (!isRecord(query)) throw MemoryException.validation('query must be an object');
   const limit = checkLimit(query.limit, 'query.limit');
   return { limit, after: query.cursor === undefined ? null : decodeCursor(query.cursor), filter: query.filter };
+}
+
+export function validateOwnersQuery(query: OwnersQuery): { limit: number; offset: number } {
+  if (!isRecord(query)) throw MemoryException.validation('query must be an object');
+  const limit = checkLimit(query.limit, 'query.limit');
+  const offset = query.offset ?? 0;
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
+    throw MemoryException.validation('query.offset must be a non-negative integer', { value: offset });
+  }
+  return { limit, offset };
 }
 
 export function validateEmbedding(embedding: MemoryEmbedding): void {

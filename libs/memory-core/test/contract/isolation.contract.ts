@@ -34,6 +34,7 @@ const ID_CALLS: Record<IdMethod, Call> = {
   deleteMany: (p, s) => p.deleteMany(s, [newId()]),
   exists: (p, s) => p.exists(s, newId()),
   history: (p, s) => p.history(s, newId()),
+  owners: (p, s) => p.owners(s, { limit: 10 }),
   recordAccess: (p, s) => p.recordAccess(s, [{ id: newId(), count: 1, at: new Date() }]),
   setEmbedding: (p, s) => p.setEmbedding(s, newId(), { vector: [1, 0], model: 'm', dimensions: 2, contentHash: 'h' }),
   markFailed: (p, s) => p.markFailed(s, newId(), 'reason'),
@@ -112,6 +113,14 @@ interface Pair {
   theirs: Memory;
 }
 
+/** The one owner a crossing's scope names, holding its one memory: what `owners` of that scope lists. */
+function ownerEntriesOf(scope: MemoryScope): [string, string, number][] {
+  if (scope.userId !== undefined) return [['user', scope.userId, 1]];
+  if (scope.agentId !== undefined) return [['agent', scope.agentId, 1]];
+  if (scope.runId !== undefined) return [['run', scope.runId, 1]];
+  throw new Error('a crossing scope names a user, agent or run');
+}
+
 export function describeIsolationContract(h: ContractHarness): void {
   describe('scope isolation', () => {
     for (const crossing of CROSSINGS) {
@@ -173,6 +182,13 @@ export function describeIsolationContract(h: ContractHarness): void {
           await h.provider.add(intruder, { content: 'Trent: nothing to hide' });
           expect(await h.provider.speakerLabels(intruder)).toEqual(['Trent']);
           expect(await h.provider.speakerLabels(owner)).toEqual(['Mallory']);
+        });
+
+        itOverMany(`should not list the owners of ${another}'s memories${suffix}`, async () => {
+          const { intruder } = await pair();
+          const page = await h.provider.owners(intruder, { limit: 100 });
+          expect(page.items.map((o) => [o.kind, o.id, o.memoryCount])).toEqual(ownerEntriesOf(intruder));
+          expect(page.total).toBe(1);
         });
 
         it(`should not return a memory of ${another} from exists${suffix}`, async () => {

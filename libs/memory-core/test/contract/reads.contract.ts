@@ -2,10 +2,69 @@ import { describe, expect, it } from '@jest/globals';
 import { parseFilter } from '../../src/filters/filter.parser.js';
 import { newId } from '../../src/ids.js';
 import { MemoryExceptionCode } from '../../src/memory.exception.js';
-import { expectMemoryError, ids, sleep, type ContractHarness } from './contract-harness.js';
+import { expectMemoryError, ids, sleep, uniqueName, type ContractHarness } from './contract-harness.js';
 
 /** list, count, exists, speakerLabels, recordAccess, the embedding pipeline's writes, expiry and health. */
 export function describeReadContract(h: ContractHarness): void {
+  describe('owners', () => {
+    it('should list the users, agents and runs of a scope with their memories, users first, then by id', async () => {
+      const [tenantId] = h.tenants;
+      const userId = uniqueName('user');
+      const [agentA, agentB, runId] = [uniqueName('agent-a'), uniqueName('agent-b'), uniqueName('run')];
+      await h.provider.add({ tenantId, userId }, { content: 'one' });
+      await h.provider.add({ tenantId, userId }, { content: 'two' });
+      await h.provider.add({ tenantId, userId, agentId: agentB }, { content: 'three' });
+      await h.provider.add({ tenantId, userId, agentId: agentA, runId }, { content: 'four' });
+
+      const page = await h.provider.owners({ tenantId, userId }, { limit: 10 });
+      expect(page.items.map((o) => [o.kind, o.id, o.memoryCount])).toEqual([
+        ['user', userId, 4],
+        ['agent', agentA, 1],
+        ['agent', agentB, 1],
+        ['run', runId, 1],
+      ]);
+      expect(page.total).toBe(4);
+      for (const owner of page.items) {
+        expect(owner.firstAt).toBeInstanceOf(Date);
+        expect(owner.lastAt.getTime()).toBeGreaterThanOrEqual(owner.firstAt.getTime());
+      }
+      // An agent's own scope shows the agent and whoever shares its memories.
+      const ofAgent = await h.provider.owners({ tenantId, agentId: agentA }, { limit: 10 });
+      expect(ofAgent.items.map((o) => [o.kind, o.id])).toEqual([
+        ['user', userId],
+        ['agent', agentA],
+        ['run', runId],
+      ]);
+    });
+
+    it('should page by limit and offset, and report the total past the end', async () => {
+      const [tenantId] = h.tenants;
+      const userId = uniqueName('user');
+      const agents = ['a', 'b', 'c'].map((letter) => `${letter}-${uniqueName('agent')}`);
+      for (const agentId of agents) await h.provider.add({ tenantId, userId, agentId }, { content: agentId });
+
+      const middle = await h.provider.owners({ tenantId, userId }, { limit: 2, offset: 1 });
+      expect(middle.items.map((o) => o.id)).toEqual(agents.slice(0, 2));
+      expect(middle.total).toBe(4);
+      expect(await h.provider.owners({ tenantId, userId }, { limit: 2, offset: 10 })).toEqual({ items: [], total: 4 });
+    });
+
+    it('should forget an owner once its memories are deleted', async () => {
+      const scope = h.scope();
+      const memory = await h.provider.add(scope, { content: 'short-lived' });
+      await h.provider.delete(scope, memory.id);
+      expect(await h.provider.owners(scope, { limit: 10 })).toEqual({ items: [], total: 0 });
+    });
+
+    it('should refuse a zero limit and a negative offset', async () => {
+      await expectMemoryError(h.provider.owners(h.scope(), { limit: 0 }), MemoryExceptionCode.VALIDATION_FAILED);
+      await expectMemoryError(
+        h.provider.owners(h.scope(), { limit: 5, offset: -1 }),
+        MemoryExceptionCode.VALIDATION_FAILED,
+      );
+    });
+  });
+
   describe('list', () => {
     it('should list newest first', async () => {
       const scope = h.scope();

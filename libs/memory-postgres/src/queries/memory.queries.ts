@@ -249,6 +249,36 @@ export function countMemories(scope: MemoryScope, filter: Filter | undefined, no
   return { text: `SELECT count(*)::int AS count FROM memories m WHERE ${where.join(' AND ')}`, values: p.values };
 }
 
+/** An owner (`MemoryProvider.owners`) as the query returns it; a page past the end is one row of nulls and the total. */
+export interface OwnerRow {
+  kind: 'user' | 'agent' | 'run' | null;
+  id: string | null;
+  memory_count: number | null;
+  first_at: Date | null;
+  last_at: Date | null;
+  total: number;
+}
+
+/**
+ * The users, agents and runs of the scope's live memories, one GROUP BY per owner column, users first, then agents,
+ * then runs, each by id in code point order; with the total, so that a page past the end still reports it.
+ */
+export function selectOwners(scope: MemoryScope, limit: number, offset: number, now: Date): SqlStatement {
+  const p = new SqlParams();
+  const where = `${scopeSql(scope, p)} AND ${liveSql(now, p)}`;
+  const leg = (kind: string, rank: number, column: string) => `
+      SELECT '${kind}'::text AS kind, ${rank} AS rank, m.${column} AS id, count(*)::int AS memory_count,
+        min(m.created_at) AS first_at, max(m.updated_at) AS last_at
+      FROM memories m WHERE ${where} AND m.${column} IS NOT NULL GROUP BY m.${column}`;
+  const text = `WITH owners AS (${leg('user', 1, 'user_id')} UNION ALL ${leg('agent', 2, 'agent_id')}
+      UNION ALL ${leg('run', 3, 'run_id')})
+    SELECT o.kind, o.id, o.memory_count, o.first_at, o.last_at, t.total
+    FROM (SELECT count(*)::int AS total FROM owners) t
+    LEFT JOIN LATERAL (SELECT * FROM owners ORDER BY rank, id COLLATE "C"
+      LIMIT ${p.add(limit)}::int OFFSET ${p.add(offset)}::int) o ON true`;
+  return { text, values: p.values };
+}
+
 /** Oldest first (uuid v7 ids are time-ordered). The owner columns of the rows keep it scoped after a delete. */
 export function selectHistory(scope: MemoryScope, memoryId: string): SqlStatement {
   const p = new SqlParams();

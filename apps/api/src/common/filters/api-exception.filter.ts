@@ -1,7 +1,8 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import { MemoryException, MemoryExceptionCode } from '@engram/memory-core';
+import { isRateLimitedDetails, MemoryException, MemoryExceptionCode } from '@engram/memory-core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '@engram/http';
+import { rateLimitHeaders } from '../http/rate-limit-headers.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -36,6 +37,10 @@ export function statusOf(code: MemoryExceptionCode): number {
       return 404;
     case MemoryExceptionCode.CONFLICT:
       return 409;
+    case MemoryExceptionCode.QUOTA_EXCEEDED:
+      return 413;
+    case MemoryExceptionCode.RATE_LIMITED:
+      return 429;
     case MemoryExceptionCode.EMBEDDING_FAILED:
     case MemoryExceptionCode.DEPENDENCY_UNAVAILABLE:
       return 503;
@@ -57,6 +62,19 @@ const TRANSPORT_CODES: Record<number, string> = {
 
 const logger = new Logger('ApiExceptionFilter');
 
+/** When to come back: soon for a dependency that is down; when the allowance refills for a rate limit. */
+function headersOf(error: MemoryException, status: number): Record<string, string> | undefined {
+  if (status === 503) return { 'retry-after': '5' };
+  if (error.code === MemoryExceptionCode.RATE_LIMITED && isRateLimitedDetails(error.details)) {
+    const details = error.details;
+    return {
+      'retry-after': String(details.retry_after_seconds),
+      ...rateLimitHeaders({ limit: details.limit, remaining: details.remaining, resetAt: details.reset_at }),
+    };
+  }
+  return undefined;
+}
+
 export function renderError(error: unknown): Rendered {
   if (error instanceof MemoryException) {
     const status = statusOf(error.code);
@@ -65,7 +83,7 @@ export function renderError(error: unknown): Rendered {
       code: error.code,
       message: error.message,
       details: error.details,
-      headers: status === 503 ? { 'retry-after': '5' } : undefined,
+      headers: headersOf(error, status),
     };
   }
   if (error instanceof ApiError) {
