@@ -161,14 +161,14 @@ export function describeMem0ClientScenario(edition: string, start: () => Promise
         });
       });
 
-      it('with inference asked (mem0’s default): keeps the messages as they are until an inference engine runs', async () => {
+      it('with inference (mem0’s default): the offline engine extracts the fact, and the event reports it', async () => {
         const userId = unique('default-infer');
         const queued = (await client.add([{ role: 'user', content: 'My favourite colour is teal' }], {
           userId,
         })) as unknown as Queued;
         const event = await settledEvent(target, queued.eventId);
         expect(event.status).toBe('SUCCEEDED');
-        expect(event.metadata.inferred).toBe(false);
+        expect(event.metadata.inferred).toBe(true);
         expect(event.results.map((r: { data: { memory: string } }) => r.data.memory)).toEqual([
           'My favourite colour is teal',
         ]);

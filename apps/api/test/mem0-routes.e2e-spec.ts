@@ -97,6 +97,7 @@ describe('mem0 routes over HTTP (OSS)', () => {
       messages: [{ role: 'user', content: 'likes blues', name: 'Sam' }],
       user_id: userId,
       async_mode: false,
+      infer: false,
     });
     expect(sync.body).toEqual({
       results: [{ id: expect.any(String), event: 'ADD', data: { memory: 'likes blues' }, status: 'ready' }],
@@ -166,6 +167,7 @@ describe('mem0 routes over HTTP (OSS)', () => {
         ],
         user_id: userId,
         async_mode: false,
+        infer: false,
       });
     });
 

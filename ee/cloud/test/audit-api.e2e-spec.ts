@@ -5,7 +5,7 @@ import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import pg from 'pg';
+import type { QueryResultRow } from 'pg';
 import {
   asTenantId,
   MEMORY_PROVIDER,
@@ -18,27 +18,15 @@ import { startTestApp, type TestApp } from '../../../apps/api/test/api-test.app.
 import { AuditChainVerifier } from '../src/audit/audit-chain.js';
 import type { CloudAuditLogger } from '../src/audit/cloud.audit-logger.js';
 import { AUDIT_LOG } from '../src/cloud.tokens.js';
+import { recordOfExported, type ExportedAuditEvent } from './fixtures/audit-export.js';
+import { createTenantWithKey } from './fixtures/cloud-admin.js';
+import { queryAsOwner } from './fixtures/owner-query.js';
 
 /**
  * The audit log through HTTP, on the real app with EDITION=cloud and a database of its own: an event for each kind
  * of action, the export and verify routes, and an export of 100,000 events that streams in constant memory.
  */
 const ADMIN = 'admin-token-for-the-audit-e2e';
-
-interface ExportedEvent {
-  id: string;
-  tenant_id: string;
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  target_ids: string[];
-  request_id: string | null;
-  source_ip: string | null;
-  outcome: 'success' | 'failure';
-  prev_hash: string;
-  hash: string;
-}
 
 describe('the audit log over HTTP (cloud)', () => {
   let db: ScratchDatabase;
@@ -47,40 +35,22 @@ describe('the audit log over HTTP (cloud)', () => {
   const admin = { authorization: `Bearer ${ADMIN}` };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-  async function tenantWithKey(scopes = ['memories:read', 'memories:write', 'audit:read']) {
-    const tenant = await api.request('POST', '/v1/admin/tenants', { headers: admin, body: { name: 'audited' } });
-    expect(tenant.status).toBe(201);
-    const id = tenant.body.tenant.id as string;
-    const issued = await api.request('POST', `/v1/admin/tenants/${id}/api-keys`, {
-      headers: admin,
-      body: { name: 'key', scopes },
-    });
-    expect(issued.status).toBe(201);
-    return { id, key: issued.body.key as string, keyId: issued.body.api_key.id as string };
-  }
-
-  async function owner<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const tenantWithKey = (scopes = ['memories:read', 'memories:write', 'audit:read']) =>
+    createTenantWithKey(api, ADMIN, { name: 'audited', scopes });
+  const owner = <T extends QueryResultRow>(sql: string, params?: unknown[]) => queryAsOwner<T>(db.url, sql, params);
 
   /** The tenant's log through the operator's export, parsed. */
-  async function exported(tenantId: string, query = ''): Promise<ExportedEvent[]> {
+  async function exported(tenantId: string, query = ''): Promise<ExportedAuditEvent[]> {
     const res = await api.request('GET', `/v1/admin/tenants/${tenantId}/audit/export${query}`, { headers: admin });
     expect(res.status).toBe(200);
     const text = typeof res.body === 'string' ? res.body : `${JSON.stringify(res.body)}\n`;
     return text
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as ExportedEvent);
+      .map((line) => JSON.parse(line) as ExportedAuditEvent);
   }
 
-  const actions = (events: readonly ExportedEvent[]) => events.map((e) => e.action);
+  const actions = (events: readonly ExportedAuditEvent[]) => events.map((e) => e.action);
 
   beforeAll(async () => {
     db = await createScratchDatabase();
@@ -232,7 +202,7 @@ describe('the audit log over HTTP (cloud)', () => {
       const lines = String(res.body)
         .trimEnd()
         .split('\n')
-        .map((line) => JSON.parse(line) as ExportedEvent);
+        .map((line) => JSON.parse(line) as ExportedAuditEvent);
       expect(actions(lines)).toEqual(['tenant.create', 'api_key.issue', 'audit.export']);
       expect(lines.every((e) => e.tenant_id === a.id)).toBe(true);
       expect(String(res.body)).not.toContain(b.id);
@@ -329,7 +299,7 @@ describe('the audit log over HTTP (cloud)', () => {
       let nextSample = 0;
       let peak = 0;
       const verifier = format === 'jsonl' ? new AuditChainVerifier() : null;
-      let last: ExportedEvent | null = null;
+      let last: ExportedAuditEvent | null = null;
       let partial = '';
       const response = await new Promise<IncomingMessage>((resolve, reject) =>
         get(`${baseUrl}/v1/admin/tenants/${tenantId}/audit/export?format=${format}`, { headers: admin }, resolve).on(
@@ -346,8 +316,8 @@ describe('the audit log over HTTP (cloud)', () => {
           const lines = (partial + chunk.toString('utf8')).split('\n');
           partial = lines.pop() ?? '';
           for (const line of lines) {
-            last = JSON.parse(line) as ExportedEvent;
-            verifier.push(recordOf(last));
+            last = JSON.parse(line) as ExportedAuditEvent;
+            verifier.push(recordOfExported(last));
           }
         }
         if (bytes >= nextSample) {
@@ -381,20 +351,3 @@ describe('the audit log over HTTP (cloud)', () => {
     });
   });
 });
-
-function recordOf(e: ExportedEvent) {
-  return {
-    tenantId: asTenantId(e.tenant_id),
-    id: e.id,
-    seq: e.seq,
-    at: new Date(e.at),
-    actor: e.actor,
-    action: e.action,
-    targetIds: e.target_ids,
-    requestId: e.request_id,
-    sourceIp: e.source_ip,
-    outcome: e.outcome,
-    prevHash: Buffer.from(e.prev_hash, 'hex'),
-    hash: Buffer.from(e.hash, 'hex'),
-  };
-}

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { createScratchDatabase, type ScratchDatabase } from '@engram/testing';
 import { startTestApp, type TestApp } from '../../../apps/api/test/api-test.app.js';
 import { routeRules } from '../../../apps/api/test/route-rules.js';
+import { createTenantWithKey, READ_WRITE_SCOPES, type TenantWithKey } from './fixtures/cloud-admin.js';
+import { queryAsOwner } from './fixtures/owner-query.js';
 
 /**
  * The cloud edition through HTTP, as a platform operator and two tenants use it: the admin routes, API keys and
@@ -16,16 +17,7 @@ describe('cloud edition over HTTP', () => {
   const admin = { authorization: `Bearer ${ADMIN}` };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-  async function tenantWithKey(name: string, scopes = ['memories:read', 'memories:write']) {
-    const tenant = await api.request('POST', '/v1/admin/tenants', { headers: admin, body: { name } });
-    expect(tenant.status).toBe(201);
-    const key = await api.request('POST', `/v1/admin/tenants/${tenant.body.tenant.id}/api-keys`, {
-      headers: admin,
-      body: { name: `${name} key`, scopes },
-    });
-    expect(key.status).toBe(201);
-    return { id: tenant.body.tenant.id as string, key: key.body.key as string, keyId: key.body.api_key.id as string };
-  }
+  const tenantWithKey = (name: string, scopes = READ_WRITE_SCOPES) => createTenantWithKey(api, ADMIN, { name, scopes });
 
   beforeAll(async () => {
     db = await createScratchDatabase();
@@ -82,7 +74,7 @@ describe('cloud edition over HTTP', () => {
   });
 
   describe('auth', () => {
-    let a: { id: string; key: string; keyId: string };
+    let a: TenantWithKey;
     beforeAll(async () => {
       a = await tenantWithKey('auth');
     });
@@ -124,13 +116,9 @@ describe('cloud edition over HTTP', () => {
 
     it('refuses an expired key with 401', async () => {
       const c = await tenantWithKey('expired');
-      const owner = new pg.Client({ connectionString: db.url });
-      await owner.connect();
-      try {
-        await owner.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [c.keyId]);
-      } finally {
-        await owner.end();
-      }
+      await queryAsOwner(db.url, `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+        c.keyId,
+      ]);
       expect((await api.request('GET', '/v1/memories?user_id=u', { headers: bearer(c.key) })).status).toBe(401);
     });
 

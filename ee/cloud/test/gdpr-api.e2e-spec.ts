@@ -12,6 +12,7 @@ import { startTestApp, type TestApp } from '../../../apps/api/test/api-test.app.
 import { WorkerModule } from '../../../apps/worker/src/worker.module.js';
 import { ERASABLE_STORES } from '../src/cloud.tokens.js';
 import type { ErasableStore } from '../src/gdpr/erasable-store.js';
+import { createTenantWithKey } from './fixtures/cloud-admin.js';
 import { scanRedis, scanTables, testRedisUrl, type Trace } from './gdpr-fixtures.js';
 
 const ADMIN = 'admin-token-for-the-gdpr-e2e';
@@ -30,15 +31,7 @@ describe('GDPR erase over HTTP', () => {
   const admin = { authorization: `Bearer ${ADMIN}` };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-  async function tenantWithKey(name: string) {
-    const tenant = await api.request('POST', '/v1/admin/tenants', { headers: admin, body: { name } });
-    const key = await api.request('POST', `/v1/admin/tenants/${tenant.body.tenant.id}/api-keys`, {
-      headers: admin,
-      body: { name: `${name} key`, scopes: ['memories:read', 'memories:write'] },
-    });
-    expect(key.status).toBe(201);
-    return { id: tenant.body.tenant.id as string, key: key.body.key as string };
-  }
+  const tenantWithKey = (name: string) => createTenantWithKey(api, ADMIN, { name });
 
   async function remember(key: string, userId: string, content: string) {
     const added = await api.request('POST', '/v1/memories?wait=true', {
@@ -255,17 +248,12 @@ describe('GDPR erase resumed by the worker process', () => {
   });
 
   it('finishes, at the worker’s boot, an erase that failed after its first store', async () => {
-    const tenant = await api.request('POST', '/v1/admin/tenants', { headers: admin, body: { name: 'resumed' } });
-    const tenantId = tenant.body.tenant.id as string;
-    const key = await api.request('POST', `/v1/admin/tenants/${tenantId}/api-keys`, {
-      headers: admin,
-      body: { name: 'k', scopes: ['memories:read', 'memories:write'] },
-    });
+    const { id: tenantId, key } = await createTenantWithKey(api, ADMIN, { name: 'resumed' });
     const subject = `alice-${randomUUID()}`;
     const content = `alice is allergic to peanuts ${randomUUID()}`;
     // No worker yet: the memory stays pending, its job waiting in Redis.
     const added = await api.request('POST', '/v1/memories', {
-      headers: { authorization: `Bearer ${key.body.key}` },
+      headers: { authorization: `Bearer ${key}` },
       body: { content, user_id: subject },
     });
     expect(added.status).toBe(202);

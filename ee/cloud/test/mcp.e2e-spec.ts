@@ -11,6 +11,7 @@ import {
   listenOnLoopback,
   textOf,
 } from '../../../apps/api/test/mcp-test.client.js';
+import { createTenantWithKey } from './fixtures/cloud-admin.js';
 
 /**
  * The MCP endpoint of the cloud edition: each API key reaches its own tenant's memories only, and each tool asks for
@@ -25,15 +26,7 @@ describe('MCP endpoint (cloud edition)', () => {
   const clients: Client[] = [];
 
   async function tenantKey(name: string, scopes: string[]): Promise<string> {
-    const admin = bearer(ADMIN);
-    const tenant = await api.request('POST', '/v1/admin/tenants', { headers: admin, body: { name } });
-    expect(tenant.status).toBe(201);
-    const key = await api.request('POST', `/v1/admin/tenants/${tenant.body.tenant.id}/api-keys`, {
-      headers: admin,
-      body: { name: `${name} mcp key`, scopes },
-    });
-    expect(key.status).toBe(201);
-    return key.body.key as string;
+    return (await createTenantWithKey(api, ADMIN, { name, scopes })).key;
   }
 
   async function clientOf(key: string): Promise<Client> {

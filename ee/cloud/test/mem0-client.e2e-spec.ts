@@ -11,6 +11,7 @@ import {
   settledEvent,
   type Mem0Module,
 } from '../../../apps/api/test/mem0-client.scenario.js';
+import { createTenantWithKey, issueApiKey, type TenantQuotas } from './fixtures/cloud-admin.js';
 
 /**
  * The official mem0 JS client against the cloud edition, with tenant keys: the whole scenario, then what only the
@@ -19,37 +20,13 @@ import {
  */
 const ADMIN = 'admin-token-for-the-mem0-e2e';
 
-interface Quotas {
-  max_memories?: number;
-  requests_per_minute?: number;
-}
-
 describe('mem0-compatible API (cloud edition)', () => {
   let db: ScratchDatabase;
   let api: TestApp;
   let host: string;
   let mem0: Mem0Module;
 
-  const admin = { authorization: `Bearer ${ADMIN}` };
-
-  async function keyOf(tenantId: string, scopes = ['memories:read', 'memories:write']): Promise<string> {
-    const key = await api.request('POST', `/v1/admin/tenants/${tenantId}/api-keys`, {
-      headers: admin,
-      body: { name: `key ${scopes.join(' ')}`, scopes },
-    });
-    expect(key.status).toBe(201);
-    return key.body.key as string;
-  }
-
-  async function tenantWithKey(name: string, quotas?: Quotas) {
-    const tenant = await api.request('POST', '/v1/admin/tenants', {
-      headers: admin,
-      body: { name, ...(quotas ? { quotas } : {}) },
-    });
-    expect(tenant.status).toBe(201);
-    const tenantId = tenant.body.tenant.id as string;
-    return { tenantId, key: await keyOf(tenantId) };
-  }
+  const tenantWithKey = (name: string, quotas?: TenantQuotas) => createTenantWithKey(api, ADMIN, { name, quotas });
 
   beforeAll(async () => {
     db = await createScratchDatabase();
@@ -103,8 +80,8 @@ describe('mem0-compatible API (cloud edition)', () => {
   });
 
   it('refuses a write to a key without memories:write with 403 (AuthenticationError); its reads work', async () => {
-    const { tenantId } = await tenantWithKey('scoped');
-    const readerKey = await keyOf(tenantId, ['memories:read']);
+    const { id: tenantId } = await tenantWithKey('scoped');
+    const { key: readerKey } = await issueApiKey(api, ADMIN, tenantId, { scopes: ['memories:read'] });
     const reader = new mem0.MemoryClient({ apiKey: readerKey, host });
     await expect(reader.ping()).resolves.toBeUndefined();
     await expect(reader.add([{ role: 'user', content: 'nope' }], { userId: 'u', infer: false })).rejects.toBeInstanceOf(
@@ -138,9 +115,11 @@ describe('mem0-compatible API (cloud edition)', () => {
     await expect(
       client.add([{ role: 'user', content: 'one too many' }], { userId: 'u', infer: false }),
     ).rejects.toBeInstanceOf(mem0.MemoryQuotaExceededError);
+    // infer: false, as above: an inferred add is accepted first and applied later (its event reports the refusal).
     const raw = await mem0Fetch({ host, apiKey: small.key }, 'POST', '/v3/memories/add/', {
       messages: [{ role: 'user', content: 'one too many' }],
       user_id: 'u',
+      infer: false,
     });
     expect(raw.status).toBe(413);
     expect(raw.body.detail).toMatch(/quota|memories/i);

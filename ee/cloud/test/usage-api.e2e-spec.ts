@@ -2,12 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { createScratchDatabase, type ScratchDatabase } from '@engram/testing';
 import { startTestApp, type TestApp, type TestResponse } from '../../../apps/api/test/api-test.app.js';
 import { CLOUD_USAGE_TRACKER } from '../src/cloud.tokens.js';
 import type { CloudUsageTracker } from '../src/usage/cloud.usage-tracker.js';
 import { periodOf } from '../src/usage/usage-period.js';
+import { createTenantWithKey, issueApiKey, READ_WRITE_SCOPES, type TenantQuotas } from './fixtures/cloud-admin.js';
+import { queryAsOwner } from './fixtures/owner-query.js';
 
 /**
  * Quotas and rate limits through HTTP, on the cloud edition with its usage store on Redis (database 11 of the
@@ -16,12 +17,6 @@ import { periodOf } from '../src/usage/usage-period.js';
 const ADMIN = 'admin-token-for-the-usage-e2e';
 const REDIS_URL = 'redis://127.0.0.1:6379/11';
 
-interface Quotas {
-  max_memories?: number;
-  max_requests_per_month?: number;
-  requests_per_minute?: number;
-}
-
 describe('quotas and rate limits over HTTP (cloud)', () => {
   let db: ScratchDatabase;
   let api: TestApp;
@@ -29,33 +24,8 @@ describe('quotas and rate limits over HTTP (cloud)', () => {
   const admin = { authorization: `Bearer ${ADMIN}` };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-  async function tenantWithKey(quotas?: Quotas, scopes = ['memories:read', 'memories:write']) {
-    const tenant = await api.request('POST', '/v1/admin/tenants', {
-      headers: admin,
-      body: { name: `usage ${randomUUID()}`, ...(quotas ? { quotas } : {}) },
-    });
-    expect(tenant.status).toBe(201);
-    const id = tenant.body.tenant.id as string;
-    const issue = async () => {
-      const key = await api.request('POST', `/v1/admin/tenants/${id}/api-keys`, {
-        headers: admin,
-        body: { name: 'key', scopes },
-      });
-      expect(key.status).toBe(201);
-      return key.body.key as string;
-    };
-    return { id, key: await issue(), issue };
-  }
-
-  async function owner<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const tenantWithKey = (quotas?: TenantQuotas, scopes = READ_WRITE_SCOPES) =>
+    createTenantWithKey(api, ADMIN, { name: `usage ${randomUUID()}`, quotas, scopes });
 
   const list = (key: string) => api.request('GET', '/v1/memories?user_id=u', { headers: bearer(key) });
   const add = (key: string, content: string) =>
@@ -130,7 +100,7 @@ describe('quotas and rate limits over HTTP (cloud)', () => {
     expect(rateLimitOf(refused)).toMatchObject({ limit: '3', remaining: '0' });
     expect(refused.body.error.details).toMatchObject({ limit: 3, remaining: 0, retry_after_seconds: retryAfter });
 
-    const otherKey = await t.issue();
+    const { key: otherKey } = await issueApiKey(api, ADMIN, t.id);
     expect((await list(otherKey)).status).toBe(200);
   });
 
@@ -189,7 +159,11 @@ describe('quotas and rate limits over HTTP (cloud)', () => {
   it('caps the embedding tokens of a month: exactly the quota, not one token more', async () => {
     const t = await tenantWithKey();
     // No admin route sets this one yet: the operator writes it into the tenant's quotas.
-    await owner(`UPDATE tenants SET quotas = quotas || '{"maxEmbeddingTokensPerMonth": 12}' WHERE id = $1`, [t.id]);
+    await queryAsOwner(
+      db.url,
+      `UPDATE tenants SET quotas = quotas || '{"maxEmbeddingTokensPerMonth": 12}' WHERE id = $1`,
+      [t.id],
+    );
     expect((await add(t.key, 'x'.repeat(40))).status).toBe(202); // 10 tokens
     expect((await add(t.key, 'abcd')).status).toBe(202); // 11
     expect((await add(t.key, 'ab')).status).toBe(202); // 12: at the quota
@@ -254,7 +228,11 @@ describe('quotas and rate limits over HTTP (cloud)', () => {
     const t = await tenantWithKey({ max_requests_per_month: 6 });
     for (let i = 0; i < 4; i++) expect((await list(t.key)).status).toBe(200);
     await api.app.get<symbol, CloudUsageTracker>(CLOUD_USAGE_TRACKER, { strict: false }).snapshot();
-    const [row] = await owner<{ requests: string }>(`SELECT requests FROM tenant_usage WHERE tenant_id = $1`, [t.id]);
+    const [row] = await queryAsOwner<{ requests: string }>(
+      db.url,
+      `SELECT requests FROM tenant_usage WHERE tenant_id = $1`,
+      [t.id],
+    );
     expect(row.requests).toBe('4');
 
     await redis.flushdb(); // Redis lost everything

@@ -6,3 +6,4 @@ export {
   type MemoryProviderContractSubject,
 } from './memory-provider.contract.js';
 export { BagOfWordsEmbedder } from './fixtures/bag-of-words.embedder.js';
+export { ManualClock } from './fixtures/manual.clock.js';

@@ -35,6 +35,13 @@ import {
   type EmbeddingQueue,
   type MemoryProvider,
 } from '@engram/memory-core';
+import {
+  createInferenceEngine,
+  INFERENCE_ENGINE,
+  INFERENCE_EVENT_STORE,
+  InferenceService,
+  InMemoryInferenceEventStore,
+} from '@engram/inference';
 import { BullMqEmbeddingQueue, InProcessEmbeddingQueue } from '@engram/queue';
 import { OSS_EDITION, type Edition } from './edition.js';
 import { createMemoryProvider } from './memory-provider.factory.js';
@@ -53,6 +60,7 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly pipeline: EmbeddingPipeline,
     private readonly reconciler: EmbeddingReconciler,
     private readonly accesses: AccessRecorder,
+    private readonly inference: InferenceService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -63,6 +71,7 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.inference.onApplicationShutdown();
     await this.reconciler.stop();
     await this.accesses.stop();
     await this.queue.close();
@@ -108,7 +117,13 @@ export class EngramRuntimeModule {
           useFactory: (provider: MemoryProvider) => new MemoryGdprService(provider),
           inject: [MEMORY_PROVIDER],
         },
+        {
+          provide: INFERENCE_ENGINE,
+          useFactory: () => createInferenceEngine(config.llm && { ...config.llm, apiKey: config.llm.apiKey?.reveal() }),
+        },
+        { provide: INFERENCE_EVENT_STORE, useFactory: () => new InMemoryInferenceEventStore() },
         MemoryService,
+        InferenceService,
         AccessRecorder,
         EmbeddingPipeline,
         EmbeddingReconciler,
@@ -126,7 +141,10 @@ export class EngramRuntimeModule {
         AUDIT_LOGGER,
         AUTHENTICATOR,
         GDPR_SERVICE,
+        INFERENCE_ENGINE,
+        INFERENCE_EVENT_STORE,
         MemoryService,
+        InferenceService,
         AccessRecorder,
         EmbeddingPipeline,
         EmbeddingReconciler,

@@ -1,2 +1,3 @@
 export * from './test-database.js';
 export * from './scratch-database.js';
+export * from './api-process.js';

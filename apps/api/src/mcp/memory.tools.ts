@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MemoryService, TENANT_PROVIDER, parseFilter, type TenantProvider } from '@engram/memory-core';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { newMemoryOf, patchOf, scopeOf } from '../memories/memory-input.mapper.js';
+import { newMemoryOf, patchOf, scopeOf, searchRequestOf } from '../memories/memory-input.mapper.js';
 import { presentMemory } from '../memories/memory.presenter.js';
 import {
   addMemoryInput,
@@ -129,15 +129,7 @@ export class MemoryTools {
   }
 
   private async search(input: SearchMemoriesInput) {
-    const results = await this.memories.search(scopeOf(this.tenants.currentTenant(), input), {
-      query: input.query,
-      mode: input.mode,
-      limit: input.limit,
-      threshold: input.threshold,
-      filter: input.filters === undefined ? undefined : parseFilter(input.filters),
-      recencyWeight: input.recency_weight,
-      importanceWeight: input.importance_weight,
-    });
+    const results = await this.memories.search(scopeOf(this.tenants.currentTenant(), input), searchRequestOf(input));
     return { results: results.map((r) => ({ memory: presentMemory(r.memory), score: r.score })) };
   }
 

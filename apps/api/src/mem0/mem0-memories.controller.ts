@@ -41,7 +41,7 @@ import {
   presentMem0Page,
   presentMem0Queued,
   presentMem0SearchResult,
-  presentMem0Write,
+  presentMem0Results,
 } from './mem0.presenter.js';
 
 const DEFAULT_TOP_K = 10;
@@ -67,7 +67,7 @@ export class Mem0MemoriesController {
     const event = await this.mem0.add(this.scopeOf(body), body.messages, ingestOptionsOf(body));
     return body.async_mode
       ? presentMem0Queued(event)
-      : { ...presentMem0Queued(event), results: event.memories.map((m) => presentMem0Write(m)) };
+      : { ...presentMem0Queued(event), results: presentMem0Results(event) };
   }
 
   @Post('v1/memories')
@@ -77,7 +77,7 @@ export class Mem0MemoriesController {
   async addV1(@ValidBody(mem0AddSchema) body: Mem0AddBody) {
     const event = await this.mem0.add(this.scopeOf(body), body.messages, ingestOptionsOf(body));
     if (body.async_mode) return { results: [presentMem0Queued(event)] };
-    const results = event.memories.map((m) => presentMem0Write(m));
+    const results = presentMem0Results(event);
     return body.output_format === 'v1.0' ? results : { results };
   }
 

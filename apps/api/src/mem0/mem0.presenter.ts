@@ -1,4 +1,5 @@
 import { DEFAULT_NAMESPACE, type Memory, type MemoryHistoryEntry, type MemoryOwner } from '@engram/memory-core';
+import type { InferenceEventStatus } from '@engram/inference';
 import { EVENT_METADATA_KEY, type IngestEvent } from './message-ingestion.js';
 
 /**
@@ -102,13 +103,18 @@ export function presentMem0Queued(event: IngestEvent) {
 
 export function presentMem0Event(event: IngestEvent) {
   const status = mem0EventStatus(event);
+  const results = presentMem0Results(event);
   return {
     id: event.id,
     event_type: 'ADD',
     status,
     payload: { messages: event.memories.map((m) => ({ role: roleOf(m), content: m.content })) },
-    metadata: { inferred: event.inferred, memories: event.memories.length },
-    results: event.memories.map((memory) => presentMem0Write(memory)),
+    metadata: {
+      inferred: event.inferred,
+      memories: results.length,
+      ...(event.inference?.error ? { inference_error: event.inference.error } : {}),
+    },
+    results,
     created_at: event.createdAt.toISOString(),
     updated_at: event.updatedAt.toISOString(),
     started_at: event.createdAt.toISOString(),
@@ -119,8 +125,33 @@ export function presentMem0Event(event: IngestEvent) {
 
 export type Mem0EventStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
-/** Done when every memory is searchable; failed once one gave up and none is still on its way. */
-export function mem0EventStatus(event: Pick<IngestEvent, 'memories'>): Mem0EventStatus {
+const INFERENCE_STATUS = {
+  pending: 'PENDING',
+  running: 'RUNNING',
+  succeeded: 'SUCCEEDED',
+  failed: 'FAILED',
+} as const satisfies Record<InferenceEventStatus, Mem0EventStatus>;
+
+/** What an add did: its memories, or for an inferred add each fact's operation (NONE left out, as mem0 does). */
+export function presentMem0Results(event: IngestEvent) {
+  if (!event.inference) return event.memories.map((memory) => presentMem0Write(memory));
+  return event.inference.outcomes
+    .filter((outcome) => outcome.op !== 'NONE')
+    .map((outcome) => ({
+      id: outcome.memoryId,
+      event: outcome.op,
+      data: { memory: outcome.content },
+      ...(outcome.previousContent === null ? {} : { previous_memory: outcome.previousContent }),
+      reason: outcome.reason,
+    }));
+}
+
+/**
+ * An inferred add: its own status. Otherwise done when every memory is searchable; failed once one gave up and none
+ * is still on its way.
+ */
+export function mem0EventStatus(event: Pick<IngestEvent, 'memories' | 'inference'>): Mem0EventStatus {
+  if (event.inference) return INFERENCE_STATUS[event.inference.status];
   const statuses = event.memories.map((m) => m.status);
   if (statuses.includes('pending')) return statuses.some((s) => s !== 'pending') ? 'RUNNING' : 'PENDING';
   return statuses.includes('failed') ? 'FAILED' : 'SUCCEEDED';

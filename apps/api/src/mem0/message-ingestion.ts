@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { InferenceService, type InferenceEvent, type InferenceOutcome } from '@engram/inference';
 import {
   MemoryException,
   MemoryExceptionCode,
@@ -39,13 +40,18 @@ export interface IngestEvent {
   inferred: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /**
+   * For an inferred add: its own status (its memories are known only once it is done), what it did with each fact
+   * (`memories` is then empty), and why inference failed, when it did (the messages were then stored as they are).
+   */
+  inference?: Pick<InferenceEvent, 'status' | 'outcomes' | 'error'>;
 }
 
 /**
- * How an add's messages become memories, and how its event is found again: the seam where inference plugs in. Bound
- * to MESSAGE_INGESTION; today VerbatimMessageIngestion. An inference engine (the `infer` part of the roadmap) will
- * take the messages to the worker, extract candidate facts, decide ADD / UPDATE / DELETE / NONE against the scope's
- * memories and report the outcome through `event`, under the same event id the add returned; the routes do not change.
+ * How an add's messages become memories, and how its event is found again. Bound to MESSAGE_INGESTION:
+ * InferringMessageIngestion, which hands `infer: true` adds to the InferenceService (facts extracted, ADD / UPDATE /
+ * DELETE / NONE decided against the scope's memories, outcome reported under the event id the add returned) and
+ * stores the others as they are (VerbatimMessageIngestion).
  */
 export interface MessageIngestion {
   ingest(scope: MemoryScope, messages: readonly ConversationMessage[], options: IngestOptions): Promise<IngestEvent>;
@@ -123,6 +129,50 @@ export class VerbatimMessageIngestion implements MessageIngestion {
     const memories = page.items.reverse();
     return memories.some((memory) => memory.id === eventId) ? { ...eventOf(memories), id: eventId } : null;
   }
+}
+
+/**
+ * mem0's `infer` (its default): an inferred add goes to the InferenceService (LLM engine when LLM_* is configured,
+ * else the offline rules) and its event is the inference's; `infer: false` stores the messages as they are. Events
+ * of both kinds are found by `event`: an inference event first, else the verbatim add whose first memory has the id.
+ */
+@Injectable()
+export class InferringMessageIngestion implements MessageIngestion {
+  constructor(
+    private readonly verbatim: VerbatimMessageIngestion,
+    private readonly inference: InferenceService,
+  ) {}
+
+  async ingest(
+    scope: MemoryScope,
+    messages: readonly ConversationMessage[],
+    options: IngestOptions,
+  ): Promise<IngestEvent> {
+    if (!options.infer) return this.verbatim.ingest(scope, messages, options);
+    const event = await this.inference.submit(scope, messages, {
+      actor: options.actor,
+      defaults: { metadata: options.metadata, expiresAt: options.expiresAt },
+      wait: options.wait,
+    });
+    return ingestEventOf(event);
+  }
+
+  async event(tenantId: TenantId, eventId: string): Promise<IngestEvent | null> {
+    const inferred = await this.inference.event(tenantId, eventId);
+    return inferred ? ingestEventOf(inferred) : this.verbatim.event(tenantId, eventId);
+  }
+}
+
+function ingestEventOf(event: InferenceEvent): IngestEvent {
+  const outcomes: InferenceOutcome[] = event.outcomes;
+  return {
+    id: event.id,
+    memories: [],
+    inferred: true,
+    createdAt: event.createdAt,
+    updatedAt: event.updatedAt,
+    inference: { status: event.status, outcomes, error: event.error },
+  };
 }
 
 function eventOf(memories: Memory[]): IngestEvent {

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MemoryService, RequireScopes, TENANT_PROVIDER, parseFilter, type TenantProvider } from '@engram/memory-core';
 import type { FastifyReply } from 'fastify';
 import { ApiJsonBody, ValidBody, ValidParam, ValidQuery } from '@engram/http';
+import { InferenceService } from '@engram/inference';
 import {
   addMemorySchema,
   batchAddSchema,
@@ -17,7 +18,15 @@ import {
   type SearchBody,
   type UpdateMemoryBody,
 } from './dto/memory.dto.js';
-import { newMemoryOf, patchOf, scopeOf } from './memory-input.mapper.js';
+import { presentInferenceEvent } from './inference-event.presenter.js';
+import {
+  inferenceDefaultsOf,
+  messagesOf,
+  newMemoryOf,
+  patchOf,
+  scopeOf,
+  searchRequestOf,
+} from './memory-input.mapper.js';
 import { presentHistory, presentMemory } from './memory.presenter.js';
 
 const ACTOR = 'api';
@@ -27,19 +36,33 @@ const ACTOR = 'api';
 export class MemoriesController {
   constructor(
     private readonly memories: MemoryService,
+    private readonly inference: InferenceService,
     @Inject(TENANT_PROVIDER) private readonly tenants: TenantProvider,
   ) {}
 
   @Post()
   @RequireScopes('memories:write')
   @ApiJsonBody(addMemorySchema)
-  @ApiOperation({ summary: 'Add a memory (202 pending; 201 once searchable with ?wait=true)' })
+  @ApiOperation({
+    summary:
+      'Add a memory (202 pending; 201 once searchable with ?wait=true). With infer: true, 202 {event} to poll at ' +
+      'GET /v1/events/{id} (200 {event} once done with ?wait=true)',
+  })
   async add(
     @ValidBody(addMemorySchema) body: AddMemoryBody,
     @ValidQuery(waitQuerySchema) query: { wait: boolean },
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const scope = scopeOf(this.tenants.currentTenant(), body);
+    if (body.infer === true) {
+      const event = await this.inference.submit(scope, messagesOf(body), {
+        actor: ACTOR,
+        defaults: inferenceDefaultsOf(body),
+        wait: query.wait,
+      });
+      void reply.status(event.status === 'pending' || event.status === 'running' ? 202 : 200);
+      return { event: presentInferenceEvent(event) };
+    }
     const memory = await this.memories.add(scope, newMemoryOf(body), { wait: query.wait, actor: ACTOR });
     void reply.status(memory.status === 'ready' ? 201 : 202);
     return { memory: presentMemory(memory) };
@@ -69,15 +92,7 @@ export class MemoriesController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Search memories (hybrid, vector or keyword)' })
   async search(@ValidBody(searchSchema) body: SearchBody) {
-    const results = await this.memories.search(scopeOf(this.tenants.currentTenant(), body), {
-      query: body.query,
-      mode: body.mode,
-      limit: body.limit,
-      threshold: body.threshold,
-      filter: body.filters === undefined ? undefined : parseFilter(body.filters),
-      recencyWeight: body.recency_weight,
-      importanceWeight: body.importance_weight,
-    });
+    const results = await this.memories.search(scopeOf(this.tenants.currentTenant(), body), searchRequestOf(body));
     return { results: results.map((r) => ({ memory: presentMemory(r.memory), score: r.score })) };
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { InferenceEventsController } from './inference-events.controller.js';
 import { MemoriesController } from './memories.controller.js';
 
-@Module({ controllers: [MemoriesController] })
+@Module({ controllers: [MemoriesController, InferenceEventsController] })
 export class MemoriesModule {}

@@ -1,5 +1,13 @@
-import type { MemoryPatch, MemoryScope, NewMemory, TenantId } from '@engram/memory-core';
-import type { AddMemoryBody, UpdateMemoryBody } from './dto/memory.dto.js';
+import type { InferenceMessage } from '@engram/inference';
+import {
+  parseFilter,
+  type MemoryPatch,
+  type MemoryScope,
+  type NewMemory,
+  type SearchRequest,
+  type TenantId,
+} from '@engram/memory-core';
+import type { AddMemoryBody, SearchBody, UpdateMemoryBody } from './dto/memory.dto.js';
 
 interface ScopeFields {
   user_id?: string;
@@ -35,4 +43,28 @@ export function patchOf(body: UpdateMemoryBody | AddMemoryBody): MemoryPatch {
     categories: body.categories,
     expiresAt: body.expires_at === undefined ? undefined : body.expires_at === null ? null : new Date(body.expires_at),
   };
+}
+
+/** A search, as the REST route and the MCP tool take it. */
+export function searchRequestOf(body: SearchBody): SearchRequest {
+  return {
+    query: body.query,
+    mode: body.mode,
+    limit: body.limit,
+    threshold: body.threshold,
+    filter: body.filters === undefined ? undefined : parseFilter(body.filters),
+    recencyWeight: body.recency_weight,
+    importanceWeight: body.importance_weight,
+  };
+}
+
+/** What an inference reads: the messages, or the content as one user turn. */
+export function messagesOf(body: AddMemoryBody): InferenceMessage[] {
+  return body.messages ?? [{ role: 'user', content: body.content ?? '' }];
+}
+
+/** The add's own fields, given to every memory its inference adds. */
+export function inferenceDefaultsOf(body: AddMemoryBody): Omit<NewMemory, 'content'> {
+  const { memoryType, importance, confidence, metadata, categories, expiresAt, namespace } = newMemoryOf(body);
+  return { memoryType, importance, confidence, metadata, categories, expiresAt, namespace };
 }

@@ -12,6 +12,7 @@ import {
   type AuditRecord,
   type UnchainedAuditRecord,
 } from './audit-chain.js';
+import { recordOfExported } from '../../test/fixtures/audit-export.js';
 import { AUDIT_EXPORT_FIELDS, exportPreamble, formatAuditRecords } from './audit-export.js';
 
 const TENANT = asTenantId('0195a8b0-0000-7000-8000-00000000000a');
@@ -187,20 +188,7 @@ describe('export formats', () => {
     for (const line of lines) {
       const e = JSON.parse(line);
       expect(Object.keys(e)).toEqual([...AUDIT_EXPORT_FIELDS]);
-      verifier.push({
-        tenantId: e.tenant_id,
-        id: e.id,
-        seq: e.seq,
-        at: new Date(e.at),
-        actor: e.actor,
-        action: e.action,
-        targetIds: e.target_ids,
-        requestId: e.request_id,
-        sourceIp: e.source_ip,
-        outcome: e.outcome,
-        prevHash: Buffer.from(e.prev_hash, 'hex'),
-        hash: Buffer.from(e.hash, 'hex'),
-      });
+      verifier.push(recordOfExported(e));
     }
     expect(verifier.finish({ head: headOf(records), beyond: null })).toEqual({ ok: true, events: 5 });
   });

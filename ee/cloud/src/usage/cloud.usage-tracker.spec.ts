@@ -1,21 +1,12 @@
 /* @license Enterprise */
 import { beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { asTenantId, MemoryException, MemoryExceptionCode, type Clock, type TenantId } from '@engram/memory-core';
+import { asTenantId, MemoryException, MemoryExceptionCode, type TenantId } from '@engram/memory-core';
+import { ManualClock } from '@engram/memory-core/testing';
 import { CloudUsageTracker, type UsageSnapshots } from './cloud.usage-tracker.js';
 import { InProcessUsageStore } from './in-process.usage-store.js';
 import { PLATFORM_DEFAULT_QUOTAS, type StoredQuotas } from './usage-quotas.js';
 import type { PeriodCounters, UsageStore } from './usage.store.js';
-
-class ManualClock implements Clock {
-  constructor(private time = Date.parse('2026-05-10T12:00:00Z')) {}
-  now(): Date {
-    return new Date(this.time);
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
 
 class FakeSnapshots implements UsageSnapshots {
   readonly rows = new Map<string, PeriodCounters>();
@@ -61,7 +52,7 @@ describe('CloudUsageTracker', () => {
   }
 
   beforeEach(() => {
-    clock = new ManualClock();
+    clock = new ManualClock('2026-05-10T12:00:00Z');
     store = new InProcessUsageStore(() => clock.now().getTime());
     snapshots = new FakeSnapshots();
     quotas = {};

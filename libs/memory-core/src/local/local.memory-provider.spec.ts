@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { describeMemoryProviderContract } from '../../test/memory-provider.contract.js';
 import { BagOfWordsEmbedder } from '../../test/fixtures/bag-of-words.embedder.js';
-import type { Clock } from '../extension-points.js';
+import { ManualClock } from '../../test/fixtures/manual.clock.js';
 import type { Memory } from '../memory.js';
 import type { MemoryScope } from '../memory-scope.js';
 import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
@@ -31,16 +31,6 @@ describeMemoryProviderContract('LocalMemoryProvider with a data directory', asyn
   };
 });
 
-class ManualClock implements Clock {
-  constructor(private time = Date.parse('2025-01-01T00:00:00Z')) {}
-  now(): Date {
-    return new Date(this.time);
-  }
-  advance(ms: number): void {
-    this.time += ms;
-  }
-}
-
 const scope: MemoryScope = { tenantId: OSS_TENANT_ID, userId: 'alice' };
 const embedder = new BagOfWordsEmbedder();
 
@@ -57,7 +47,7 @@ async function makeReady(provider: LocalMemoryProvider, memory: Memory): Promise
 describe('LocalMemoryProvider', () => {
   describe('with a manual clock', () => {
     it('should purge expired memories lazily, on the first call after their expiry', async () => {
-      const clock = new ManualClock();
+      const clock = new ManualClock('2025-01-01T00:00:00Z');
       const sut = new LocalMemoryProvider({ clock });
       const memory = await sut.add(scope, {
         content: 'valid for an hour',
@@ -74,7 +64,7 @@ describe('LocalMemoryProvider', () => {
     });
 
     it('should halve the recency score every 30 days', async () => {
-      const clock = new ManualClock();
+      const clock = new ManualClock('2025-01-01T00:00:00Z');
       const sut = new LocalMemoryProvider({ clock });
       const old = await sut.add(scope, { content: 'tulips in the garden' });
       clock.advance(30 * DAY_MS);
@@ -214,7 +204,7 @@ describe('LocalMemoryProvider', () => {
     });
 
     it('should compact the log on open, keeping content and history and dropping expired memories', async () => {
-      const clock = new ManualClock();
+      const clock = new ManualClock('2025-01-01T00:00:00Z');
       const first = await LocalMemoryProvider.open({ dataDir, clock });
       const memory = await first.add(scope, { content: 'version 0' });
       for (let version = 1; version <= 20; version++) {

@@ -94,7 +94,7 @@ export const mem0AddSchema = withSnakeCaseKeys(
     ...entityFields,
     ...accountFields,
     metadata: metadata.optional(),
-    /** mem0 extracts facts by default; Engram stores the messages until an inference engine is configured. */
+    /** mem0 extracts facts by default, and so does Engram (InferenceService; `false` stores the messages as they are). */
     infer: z.boolean().default(true),
     async_mode: z.boolean().default(true),
     output_format: outputFormat,

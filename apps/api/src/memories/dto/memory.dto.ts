@@ -47,19 +47,29 @@ export const addMemorySchema = z
   .refine((body) => (body.content === undefined) !== (body.messages === undefined), {
     message: 'give exactly one of content or messages',
     path: ['content'],
-  })
-  .refine((body) => body.infer !== true, {
-    message: 'inference is not available on this server yet; send infer: false or leave it out',
-    path: ['infer'],
   });
 export type AddMemoryBody = z.output<typeof addMemorySchema>;
 
+/** A batch stores memories as given: inference is one add at a time (each answers with its own event). */
 export const batchAddSchema = z.strictObject({
-  memories: z.array(addMemorySchema).min(1).max(1000),
+  memories: z
+    .array(
+      addMemorySchema.refine((body) => body.infer !== true, {
+        message: 'infer is not available in a batch; add the conversation with POST /v1/memories',
+        path: ['infer'],
+      }),
+    )
+    .min(1)
+    .max(1000),
 });
 
+export const eventIdSchema = z.uuid({ message: 'must be a UUID' });
+
 export const waitQuerySchema = z.strictObject({
-  wait: z.enum(['true', 'false']).optional().transform((value) => value === 'true'),
+  wait: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true'),
 });
 
 export const updateMemorySchema = z
