@@ -8,6 +8,7 @@ import { UsageGuard } from './common/guards/usage.guard.js';
 import { RequestContextInterceptor } from './common/interceptors/request-context.interceptor.js';
 import { loadEdition } from './edition.js';
 import { HealthController } from './health/health.controller.js';
+import { KvModule } from './kv/kv.module.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { Mem0Module } from './mem0/mem0.module.js';
 import { MemoriesModule } from './memories/memories.module.js';
@@ -21,6 +22,7 @@ export class AppModule {
       imports: [
         EngramRuntimeModule.forRoot(config, edition),
         MemoriesModule,
+        KvModule,
         McpModule,
         Mem0Module,
         ...edition.modules,

@@ -9,6 +9,7 @@ import {
   type Clock,
   type Embedder,
 } from '@engram/memory-core';
+import { INFERENCE_EVENT_STORE, PostgresInferenceEventStore } from '@engram/inference';
 import { PostgresMemoryProvider } from '@engram/memory-postgres';
 import type { Edition } from '@engram/runtime';
 import { AdminController } from './admin/admin.controller.js';
@@ -56,8 +57,8 @@ class CloudLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 class CloudAdminModule {}
 
 /**
- * The cloud edition, as the apps' `edition.ts` loads it: the core's extension points rebound (memory provider
- * isolated per tenant by row-level security, tenant from the request's API key, API keys and the admin token as
+ * The cloud edition, as the apps' `edition.ts` loads it: the core's extension points rebound (memory provider and
+ * inference events isolated per tenant by row-level security, tenant from the request's API key, API keys and the admin token as
  * the authenticator) plus the operator's routes when the process serves HTTP.
  */
 export function cloudEdition(config: EngramConfig, options: { http: boolean }): Edition {
@@ -116,6 +117,17 @@ export function cloudEdition(config: EngramConfig, options: { http: boolean }): 
             },
           ),
         inject: [CLOUD_DATABASE, TENANT_REPOSITORY, CLOCK, CLOUD_USAGE_TRACKER, AUDIT_LOG],
+      },
+      {
+        // Events in `inference_events` under row-level security: each call as the event's tenant, and the sweep of
+        // interrupted events tenant by tenant (no statement outside a tenant sees a row).
+        provide: INFERENCE_EVENT_STORE,
+        useFactory: (db: CloudDatabase, tenants: TenantRepository) =>
+          new PostgresInferenceEventStore(db.appSql, {
+            forTenant: (tenantId, fn) => db.appSql.withTenant(tenantId, fn),
+            tenantIds: () => tenants.liveTenantIds(),
+          }),
+        inject: [CLOUD_DATABASE, TENANT_REPOSITORY],
       },
       { provide: TENANT_PROVIDER, useClass: ContextTenantProvider },
       {

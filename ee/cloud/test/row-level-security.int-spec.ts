@@ -8,6 +8,7 @@ import {
   type MemoryScope,
   type TenantId,
 } from '@engram/memory-core';
+import { newInferenceEvent, PostgresInferenceEventStore } from '@engram/inference';
 import { APP_ROLE, PgSqlExecutor, PostgresMemoryProvider, type SqlExecutor } from '@engram/memory-postgres';
 import { openCloudDatabase } from '../src/database/cloud-database.js';
 import { CloudDatabaseExceptionCode } from '../src/database/cloud-database.exception.js';
@@ -88,6 +89,14 @@ describe('row-level security alone (the Postgres provider, no application wall)'
     await appSql.withTenant(tenantA, () =>
       provider.add({ tenantId: tenantA, userId: scopeB.userId }, { content: 'Mallory: the vault code is 4321' }),
     );
+    // An inference event in each tenant, so that every tenant table has rows of both.
+    for (const tenantId of [tenantA, tenantB]) {
+      await appSql.withTenant(tenantId, () =>
+        new PostgresInferenceEventStore(appSql).create(
+          newInferenceEvent(newId(), { tenantId, userId: scopeB.userId }, 'rules', new Date()),
+        ),
+      );
+    }
   });
 
   const asA = <T>(fn: () => Promise<T>): Promise<T> => appSql.withTenant(tenantA, fn);

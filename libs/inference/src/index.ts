@@ -4,4 +4,5 @@ export * from './inference-event.js';
 export * from './inference.service.js';
 export * from './inference.tokens.js';
 export * from './llm.inference-engine.js';
+export * from './postgres.inference-event-store.js';
 export * from './rule-based.inference-engine.js';

@@ -19,7 +19,7 @@ export interface InferenceOutcome {
  * The record of one `infer: true` add: what the add answered with (its id), the status polled by clients
  * (`GET /v1/events/{id}`, mem0's `GET /v1/event/{id}/`), and once done the outcome of every fact. It holds no message
  * text of its own, but its outcomes carry the contents of the memories it wrote: a GDPR erase must remove the
- * subject's events too (`InferenceEventStore.deleteByUser`; not wired into the erase yet).
+ * subject's events too (`InferenceEventStore.deleteByUser`; the cloud's erase deletes them in its memories step).
  */
 export interface InferenceEvent {
   id: string;
@@ -42,9 +42,9 @@ export type InferenceEventUpdate = Partial<Pick<InferenceEvent, 'status' | 'outc
 
 /**
  * Where inference events are kept. Keyed by tenant first, like every tenant table: `get` with another tenant's id
- * finds nothing. Bound to INFERENCE_EVENT_STORE; today InMemoryInferenceEventStore in every edition and backend (events
- * last as long as the process). A Postgres store (`inference_events`, under row-level security in the cloud) is the
- * planned durable one.
+ * finds nothing. Bound to INFERENCE_EVENT_STORE: PostgresInferenceEventStore (`inference_events`, on the memory
+ * provider's database, PGlite included; under row-level security in the cloud) with MEMORY_PROVIDER=postgres, so that
+ * an event outlives a restart and every API process sees it; InMemoryInferenceEventStore with the local provider.
  */
 export interface InferenceEventStore {
   create(event: InferenceEvent): Promise<void>;
@@ -52,7 +52,16 @@ export interface InferenceEventStore {
   get(tenantId: TenantId, id: string): Promise<InferenceEvent | null>;
   /** Forgets a data subject's events (GDPR erase); returns how many. */
   deleteByUser(tenantId: TenantId, userId: string): Promise<number>;
+  /**
+   * Marks `failed` (error INTERRUPTED_ERROR) every event still `pending` or `running` whose last change is older than
+   * `before`: left by a process that died mid-inference. Its messages were never kept, so it cannot be run again.
+   * Returns how many.
+   */
+  failInterrupted(before: Date, at: Date): Promise<number>;
 }
+
+/** The error of an event whose process died before it finished (InferenceEventStore.failInterrupted). */
+export const INTERRUPTED_ERROR = 'interrupted';
 
 export function newInferenceEvent(id: string, scope: MemoryScope, engine: string, at: Date): InferenceEvent {
   return {
@@ -100,6 +109,17 @@ export class InMemoryInferenceEventStore implements InferenceEventStore {
       }
     }
     return Promise.resolve(deleted);
+  }
+
+  failInterrupted(before: Date, at: Date): Promise<number> {
+    let failed = 0;
+    for (const [k, event] of this.events) {
+      if ((event.status === 'pending' || event.status === 'running') && event.updatedAt < before) {
+        this.events.set(k, { ...event, status: 'failed', error: INTERRUPTED_ERROR, updatedAt: at });
+        failed += 1;
+      }
+    }
+    return Promise.resolve(failed);
   }
 }
 

@@ -29,6 +29,12 @@ import { INFERENCE_ENGINE, INFERENCE_EVENT_STORE } from './inference.tokens.js';
 /** How many memories of the scope each candidate fact is compared with. */
 export const SIMILAR_MEMORIES_PER_FACT = 5;
 
+/**
+ * How long an unfinished event may go unchanged before the boot-time sweep takes it for one whose process died
+ * (InferenceService.failInterrupted). Far above any inference's run: an engine call times out well before.
+ */
+export const INTERRUPTED_AFTER_MS = 10 * 60_000;
+
 /** The metadata key, on every memory an inference writes, that says which event wrote it and why. */
 export const INFERENCE_METADATA_KEY = 'inference';
 /** The metadata key on a raw message stored because inference failed: why it failed. */
@@ -59,7 +65,9 @@ export interface InferOptions {
  * since the data is stored). The event is `failed` only when storing failed too.
  *
  * Runs in the API process, not the worker: an inference under way when the process dies leaves its event `running`
- * and its messages unstored (see README, what is left).
+ * and its messages unstored. The messages are not kept anywhere (the event has no message text), so it cannot be
+ * run again: the next boot of a process that runs workers marks such events `failed` with error `interrupted`
+ * (`failInterrupted`), and the client must send the messages again.
  */
 @Injectable()
 export class InferenceService implements OnApplicationShutdown {
@@ -105,6 +113,18 @@ export class InferenceService implements OnApplicationShutdown {
   /** The tenant's event by that id, or null (another tenant's id finds nothing). */
   event(tenantId: TenantId, id: string): Promise<InferenceEvent | null> {
     return this.events.get(tenantId, id);
+  }
+
+  /**
+   * Marks `failed` (error `interrupted`) the events left `pending` or `running` by a process that died: those
+   * unchanged for INTERRUPTED_AFTER_MS, so that another live process's inference under way is left alone. Returns
+   * how many.
+   */
+  async failInterrupted(): Promise<number> {
+    const now = this.clock.now();
+    const failed = await this.events.failInterrupted(new Date(now.getTime() - INTERRUPTED_AFTER_MS), now);
+    if (failed > 0) this.logger.warn(`${failed} inference events interrupted by a restart marked failed`);
+    return failed;
   }
 
   /** Lets the inferences under way finish before the process closes the provider. */

@@ -20,3 +20,4 @@ export * from './validation/memory.validation.js';
 export * from './local/local.memory-provider.js';
 export * from './search/index.js';
 export * from './auth/index.js';
+export * from './kv/index.js';

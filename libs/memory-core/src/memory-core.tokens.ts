@@ -8,3 +8,5 @@ export const AUDIT_LOGGER = Symbol('AUDIT_LOGGER');
 export const GDPR_SERVICE = Symbol('GDPR_SERVICE');
 export const CLOCK = Symbol('CLOCK');
 export const AUTHENTICATOR = Symbol('AUTHENTICATOR');
+/** Key-value memory (`KeyValueProvider`): Redis when REDIS_URL is set, else in process. */
+export const KEY_VALUE_PROVIDER = Symbol('KEY_VALUE_PROVIDER');

@@ -18,6 +18,10 @@ export enum MemoryExceptionCode {
   QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
   /** The caller's rate limit is spent for now; `details` is `RateLimitedDetails`. */
   RATE_LIMITED = 'RATE_LIMITED',
+  /** Key-value memory: a write with if-not-exists found the key live. */
+  KV_EXISTS = 'KV_EXISTS',
+  /** Key-value memory: no live entry under the key. */
+  KV_NOT_FOUND = 'KV_NOT_FOUND',
 }
 
 /** What a RATE_LIMITED exception carries (and its response shows): the limit, and when to try again. */

@@ -7,3 +7,8 @@ export {
 } from './memory-provider.contract.js';
 export { BagOfWordsEmbedder } from './fixtures/bag-of-words.embedder.js';
 export { ManualClock } from './fixtures/manual.clock.js';
+export {
+  describeKeyValueProviderContract,
+  type KeyValueProviderContractSetup,
+  type KeyValueProviderContractSubject,
+} from './kv/key-value-provider.contract.js';

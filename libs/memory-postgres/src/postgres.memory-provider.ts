@@ -146,6 +146,14 @@ export class PostgresMemoryProvider implements MemoryProvider {
     this.scopeSizes = new ScopeSizeCache(options.scopeSizeCache);
   }
 
+  /**
+   * The connection the provider runs on, for the stores that keep their rows in the same database (inference
+   * events): they share its pool, and closing the provider closes it.
+   */
+  get sqlExecutor(): SqlExecutor {
+    return this.sql;
+  }
+
   async add(scope: MemoryScope, memory: NewMemory, actor?: string): Promise<Memory> {
     const [created] = await this.addMany(scope, [memory], actor);
     return created;

@@ -1,6 +1,7 @@
 import {
   Inject,
   Injectable,
+  Logger,
   Module,
   type DynamicModule,
   type InjectionToken,
@@ -21,6 +22,7 @@ import {
   EmbeddingReconciler,
   FixedTenantProvider,
   GDPR_SERVICE,
+  KEY_VALUE_PROVIDER,
   MEMORY_PROVIDER,
   MemoryGdprService,
   MemoryService,
@@ -41,9 +43,13 @@ import {
   INFERENCE_EVENT_STORE,
   InferenceService,
   InMemoryInferenceEventStore,
+  PostgresInferenceEventStore,
+  type InferenceEventStore,
 } from '@engram/inference';
+import { PostgresMemoryProvider } from '@engram/memory-postgres';
 import { BullMqEmbeddingQueue, InProcessEmbeddingQueue } from '@engram/queue';
 import { OSS_EDITION, type Edition } from './edition.js';
+import { keyValueProviders } from './key-value.providers.js';
 import { createMemoryProvider } from './memory-provider.factory.js';
 
 /**
@@ -52,6 +58,8 @@ import { createMemoryProvider } from './memory-provider.factory.js';
  */
 @Injectable()
 class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('RuntimeLifecycle');
+
   constructor(
     @Inject(ENGRAM_CONFIG) private readonly config: EngramConfig,
     @Inject(EMBEDDING_QUEUE) private readonly queue: EmbeddingQueue,
@@ -63,11 +71,15 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly inference: InferenceService,
   ) {}
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.accesses.start();
     if (!this.config.runWorkers) return;
     this.queue.start(this.pipeline);
     this.reconciler.start();
+    // Best effort: a database that cannot be swept now is swept at the next boot.
+    await this.inference.failInterrupted().catch((error: unknown) => {
+      this.logger.warn(`interrupted inference events could not be marked failed: ${String(error)}`);
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -121,13 +133,18 @@ export class EngramRuntimeModule {
           provide: INFERENCE_ENGINE,
           useFactory: () => createInferenceEngine(config.llm && { ...config.llm, apiKey: config.llm.apiKey?.reveal() }),
         },
-        { provide: INFERENCE_EVENT_STORE, useFactory: () => new InMemoryInferenceEventStore() },
+        {
+          provide: INFERENCE_EVENT_STORE,
+          useFactory: (provider: MemoryProvider) => inferenceEventStoreOf(provider),
+          inject: [MEMORY_PROVIDER],
+        },
         MemoryService,
         InferenceService,
         AccessRecorder,
         EmbeddingPipeline,
         EmbeddingReconciler,
         RuntimeLifecycle,
+        ...keyValueProviders(config),
         ...edition.extensions,
       ],
       exports: [
@@ -135,6 +152,7 @@ export class EngramRuntimeModule {
         CLOCK,
         EMBEDDER,
         MEMORY_PROVIDER,
+        KEY_VALUE_PROVIDER,
         EMBEDDING_QUEUE,
         TENANT_PROVIDER,
         USAGE_TRACKER,
@@ -152,6 +170,16 @@ export class EngramRuntimeModule {
       ],
     };
   }
+}
+
+/**
+ * Events go where the memories go: in the Postgres backend's database (server or PGlite), on its own executor, so
+ * that they outlive a restart and every API process sees them; in the process's memory with the local provider.
+ */
+function inferenceEventStoreOf(provider: MemoryProvider): InferenceEventStore {
+  return provider instanceof PostgresMemoryProvider
+    ? new PostgresInferenceEventStore(provider.sqlExecutor)
+    : new InMemoryInferenceEventStore();
 }
 
 /** The token a provider registers: the class itself, or the `provide` of a custom provider. */

@@ -154,9 +154,12 @@ export class ErasureRepository {
   /**
    * The memories step, in one transaction under the tenant's row-level security: first the memory ids and the
    * content hashes (of every version in the history too: any of them may be in the embedding cache) that the later
-   * steps purge by, then the history and the memories, then the step's record. All or nothing.
+   * steps purge by, then the history, the memories and the inference events (counted as `inference_events` in the
+   * record; the receipt's counts are API.md's and do not show them), then the step's record. All or nothing.
    */
-  async eraseMemories(erasure: ErasureRecord): Promise<{ memories: number; history: number }> {
+  async eraseMemories(
+    erasure: ErasureRecord,
+  ): Promise<{ memories: number; history: number; inference_events: number }> {
     if (erasure.kind === 'subject' && !erasure.userId) throw new Error(`erase ${erasure.id} has lost its subject`);
     // The subject's rows (the user id is the last parameter), or all of the tenant's. Fixed text, never input.
     const subject = erasure.kind === 'subject';
@@ -185,7 +188,13 @@ export class ErasureRepository {
            SELECT count(*)::int AS n FROM gone`,
           withUser([erasure.tenantId]),
         );
-        const counts = { memories: memories?.n ?? 0, history: history?.n ?? 0 };
+        // The subject's inference events: they hold no message text, but their outcomes name what was written.
+        const [events] = await tx.query<{ n: number }>(
+          `WITH gone AS (DELETE FROM inference_events WHERE tenant_id = $1 ${owner('user_id', 2)} RETURNING 1)
+           SELECT count(*)::int AS n FROM gone`,
+          withUser([erasure.tenantId]),
+        );
+        const counts = { memories: memories?.n ?? 0, history: history?.n ?? 0, inference_events: events?.n ?? 0 };
         await this.stepDone(erasure, 'memories', counts, tx);
         return counts;
       }),

@@ -56,8 +56,9 @@ interface ErasureStep {
  * The cloud's GDPR erase: a data subject (a user id of a tenant) or a whole tenant, from every store.
  *
  * An erase is a durable record (`gdpr_erasures`) worked through in steps, each idempotent and recorded when done:
- * `tenant` (whole tenant only: tombstone, API keys, so nothing new arrives), `memories` (memories and history, with
- * the memory ids and content hashes the later steps need, in one transaction), one `kv:<name>` per erasable store,
+ * `tenant` (whole tenant only: tombstone, API keys, so nothing new arrives), `memories` (memories, history and
+ * inference events, with the memory ids and content hashes the later steps need, in one transaction), one
+ * `kv:<name>` per erasable store,
  * `jobs` (queued, delayed and finished job records, once the running ones have finished: their re-check finds the
  * memory gone), `cache` (every process's embedding cache, only now that no job can put a vector back), then the
  * audit event and the receipt. A run holds the erase's lock; a run that stops half-way (a failure, a crash) leaves

@@ -5,6 +5,7 @@ import { TenantRowLevelSecurity1795441260000 } from './1795441260000-TenantRowLe
 import { CreateTenantUsage1795441920000 } from './1795441920000-CreateTenantUsage.js';
 import { CreateGdprErasures1795442400000 } from './1795442400000-CreateGdprErasures.js';
 import { CreateAuditEvents1795442700000 } from './1795442700000-CreateAuditEvents.js';
+import { InferenceEventsRowLevelSecurity1795443060000 } from './1795443060000-InferenceEventsRowLevelSecurity.js';
 
 /**
  * The cloud edition's migrations, oldest first, run after the core's (they alter the core's tables) by
@@ -17,10 +18,11 @@ export const CLOUD_MIGRATIONS: readonly SqlMigration[] = [
   new CreateTenantUsage1795441920000(),
   new CreateGdprErasures1795442400000(),
   new CreateAuditEvents1795442700000(),
+  new InferenceEventsRowLevelSecurity1795443060000(),
 ];
 
 /** The core tables the cloud puts under row-level security: every table whose rows belong to a tenant. */
-export const TENANT_TABLES = ['memories', 'memory_history'] as const;
+export const TENANT_TABLES = ['memories', 'memory_history', 'inference_events'] as const;
 
 /** The cloud's own tables, read and written by request traffic (the control plane, not under row-level security). */
 export const CONTROL_TABLES = ['tenants', 'api_keys', 'gdpr_erasures', 'gdpr_erasure_keys'] as const;

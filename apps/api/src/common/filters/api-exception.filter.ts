@@ -34,8 +34,10 @@ export function statusOf(code: MemoryExceptionCode): number {
     case MemoryExceptionCode.FORBIDDEN:
       return 403;
     case MemoryExceptionCode.MEMORY_NOT_FOUND:
+    case MemoryExceptionCode.KV_NOT_FOUND:
       return 404;
     case MemoryExceptionCode.CONFLICT:
+    case MemoryExceptionCode.KV_EXISTS:
       return 409;
     case MemoryExceptionCode.QUOTA_EXCEEDED:
       return 413;
