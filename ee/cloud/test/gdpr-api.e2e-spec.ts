@@ -31,7 +31,16 @@ describe('GDPR erase over HTTP', () => {
   const admin = { authorization: `Bearer ${ADMIN}` };
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-  const tenantWithKey = (name: string) => createTenantWithKey(api, ADMIN, { name });
+  const tenantWithKey = (name: string) =>
+    createTenantWithKey(api, ADMIN, { name, scopes: ['memories:read', 'memories:write', 'kv:read', 'kv:write'] });
+
+  async function putKv(key: string, path: string, body: Record<string, unknown>) {
+    const put = await api.request('PUT', `/v1/kv/${path}`, { headers: bearer(key), body });
+    expect(put.status).toBe(200);
+  }
+
+  const kvStatus = async (key: string, path: string) =>
+    (await api.request('GET', `/v1/kv/${path}`, { headers: bearer(key) })).status;
 
   async function remember(key: string, userId: string, content: string) {
     const added = await api.request('POST', '/v1/memories?wait=true', {
@@ -86,6 +95,12 @@ describe('GDPR erase over HTTP', () => {
     expect(moved.status).toBe(200);
     const neighbour = await remember(a.key, `bob-${randomUUID()}`, `bob likes coffee ${tag}`);
     const namesake = await remember(b.key, subject, `another alice, of another tenant ${tag}`);
+    // Key-value entries: two of the subject's, a neighbour's, one of nobody's, and the namesake's in the other tenant.
+    await putKv(a.key, `prefs/${tag}/seat`, { value: 'aisle', user_id: subject, tags: { kind: 'pref' } });
+    await putKv(a.key, `cart/${tag}`, { value: { items: [1] }, user_id: subject, ttl_seconds: 600 });
+    await putKv(a.key, `prefs/${tag}/bob`, { value: 'window', user_id: `bob-${randomUUID()}` });
+    await putKv(a.key, `shared/${tag}`, { value: 'for everyone' });
+    await putKv(b.key, `prefs/${tag}/seat`, { value: 'middle', user_id: subject });
     const contents = [tea.content, city.content, moved.body.memory.content as string];
     const values = [subject, ...contents, ...contents.map(contentHash)];
     const ids = [tea.id, city.id];
@@ -107,7 +122,7 @@ describe('GDPR erase over HTTP', () => {
       tenant_id: a.id,
       user_id: subject,
       // Two adds and an edit: their history rows, their three finished embedding jobs, the three texts cached.
-      deleted: { memories: 2, history: 3, kv: 0, cache: 3, jobs: 3 },
+      deleted: { memories: 2, history: 3, kv: 2, cache: 3, jobs: 3 },
     });
     expect(new Date(receipt.at).toISOString()).toBe(receipt.at);
     // The receipt's event is in the audit log already, naming the erase, not the subject.
@@ -151,12 +166,21 @@ describe('GDPR erase over HTTP', () => {
       expect(JSON.stringify(read.body)).not.toContain(tag);
     }
     for (const id of ids) expect((await api.request('GET', `/mem0/v1/memories/${id}/`, mem0)).status).toBe(404);
+    expect(await kvStatus(a.key, `prefs/${tag}/seat`)).toBe(404);
+    expect(await kvStatus(a.key, `cart/${tag}`)).toBe(404);
+    const kvList = await api.request('GET', `/v1/kv?tag=kind:pref`, asA);
+    expect(kvList.status).toBe(200);
+    expect(JSON.stringify(kvList.body)).not.toContain(subject);
     expect(await traces(values, ids, b.id)).toEqual([]);
 
     // Everyone else keeps everything: the neighbour, and the same user id in another tenant.
     expect((await api.request('GET', `/v1/memories/${neighbour.id}`, asA)).status).toBe(200);
     const theirs = await api.request('GET', `/v1/memories?user_id=${subject}`, { headers: bearer(b.key) });
     expect(theirs.body.memories.map((m: { id: string }) => m.id)).toEqual([namesake.id]);
+    expect(await kvStatus(a.key, `prefs/${tag}/bob`)).toBe(200);
+    expect(await kvStatus(a.key, `shared/${tag}`)).toBe(200);
+    const namesakeKv = await api.request('GET', `/v1/kv/prefs/${tag}/seat`, { headers: bearer(b.key) });
+    expect(namesakeKv.body.entry).toMatchObject({ value: 'middle', user_id: subject });
 
     // A repeat finds nothing more: the same receipt.
     const again = await api.request('POST', `/v1/admin/tenants/${a.id}/gdpr/erase`, {
@@ -194,6 +218,9 @@ describe('GDPR erase over HTTP', () => {
     const one = await remember(c.key, 'u1', `first customer note ${tag}`);
     const two = await remember(c.key, 'u2', `second customer note ${tag}`);
     const kept = await remember(d.key, 'u1', `a note of another tenant ${tag}`);
+    await putKv(c.key, `notes/${tag}`, { value: 1, user_id: 'u1' });
+    await putKv(c.key, `config/${tag}`, { value: 2 });
+    await putKv(d.key, `notes/${tag}`, { value: 3, user_id: 'u1' });
 
     const erased = await api.request('DELETE', `/v1/admin/tenants/${c.id}`, { headers: admin });
 
@@ -201,13 +228,15 @@ describe('GDPR erase over HTTP', () => {
     expect(erased.body.receipt).toMatchObject({
       tenant_id: c.id,
       user_id: null,
-      deleted: { memories: 2, history: 2, kv: 0, cache: 2, jobs: 2, api_keys: 1 },
+      deleted: { memories: 2, history: 2, kv: 2, cache: 2, jobs: 2, api_keys: 1 },
     });
     expect(typeof erased.body.receipt.audit_event_id).toBe('string');
     expect((await api.request('GET', '/v1/memories?user_id=u1', { headers: bearer(c.key) })).status).toBe(401);
     expect((await api.request('GET', `/v1/admin/tenants/${c.id}`, { headers: admin })).status).toBe(404);
     expect(await traces([one.content, two.content], [one.id, two.id])).toEqual([]);
     expect((await api.request('GET', `/v1/memories/${kept.id}`, { headers: bearer(d.key) })).status).toBe(200);
+    expect(await kvStatus(d.key, `notes/${tag}`)).toBe(200);
+    expect(await redis.keys(`engram:kv:{${c.id}}:*`)).toEqual([]);
 
     const again = await api.request('DELETE', `/v1/admin/tenants/${c.id}`, { headers: admin });
     expect(again.status).toBe(200);

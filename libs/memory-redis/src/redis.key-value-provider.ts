@@ -54,6 +54,20 @@ redis.call('DEL', KEYS[1])
 return 1
 `;
 
+/** KEYS: entry, idx. ARGV: key, user. Deletes the entry only if it (still) belongs to the user; 1 when it did. */
+const ERASE_USER_SCRIPT = `
+local h = redis.call('HMGET', KEYS[1], 'u', 'ts')
+if not h[1] then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 0
+end
+if h[1] ~= ARGV[2] then return 0 end
+for _, t in ipairs(cjson.decode(h[2])) do redis.call('ZREM', t, ARGV[1]) end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[1])
+return 1
+`;
+
 type RedisWithScripts = Redis & {
   kvSet(...args: (string | number)[]): Promise<string | null>;
   kvDelete(entry: string, idx: string, key: string): Promise<number>;
@@ -73,6 +87,7 @@ export class RedisKeyValueProvider implements KeyValueProvider {
     const redis = new Redis(options.redisUrl, { db: options.db, lazyConnect: false, maxRetriesPerRequest: 2 });
     redis.defineCommand('kvSet', { lua: SET_SCRIPT });
     redis.defineCommand('kvDelete', { numberOfKeys: 2, lua: DELETE_SCRIPT });
+    redis.defineCommand('kvEraseUser', { numberOfKeys: 2, lua: ERASE_USER_SCRIPT });
     this.redis = redis as RedisWithScripts;
   }
 
@@ -189,6 +204,32 @@ export class RedisKeyValueProvider implements KeyValueProvider {
       cursor = next;
     } while (cursor !== '0');
     return n;
+  }
+
+  /**
+   * Walks the tenant's key index and deletes, each in one script, the entries whose user is `userId`: the check and
+   * the delete are atomic, so an entry rewritten for another user meanwhile stays. O(keys of the tenant).
+   */
+  async eraseUser(tenantId: TenantId, userId: string): Promise<number> {
+    if (userId === '') return 0;
+    let n = 0;
+    let after: string | null = null;
+    for (;;) {
+      const keys = await this.range(indexKey(tenantId), '', after, 1000);
+      if (keys.length > 0) {
+        const pipeline = this.redis.pipeline() as unknown as {
+          kvEraseUser(...args: string[]): void;
+          exec(): Promise<[Error | null, unknown][] | null>;
+        };
+        for (const key of keys) pipeline.kvEraseUser(entryKey(tenantId, key), indexKey(tenantId), key, userId);
+        for (const [error, result] of (await pipeline.exec()) ?? []) {
+          if (error) throw error;
+          if (result === 1) n++;
+        }
+      }
+      if (keys.length < 1000) return n;
+      after = keys[keys.length - 1];
+    }
   }
 
   async health(): Promise<ProviderHealth> {

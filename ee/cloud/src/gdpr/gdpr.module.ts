@@ -14,10 +14,12 @@ import {
   EMBEDDER,
   EMBEDDING_QUEUE,
   GDPR_SERVICE,
+  KEY_VALUE_PROVIDER,
   type AuditLogger,
   type Clock,
   type Embedder,
   type EmbeddingQueue,
+  type KeyValueProvider,
 } from '@engram/memory-core';
 import {
   CLOUD_DATABASE,
@@ -31,7 +33,7 @@ import {
 import type { CloudDatabase } from '../database/cloud-database.js';
 import type { TenantRepository } from '../tenants/tenant.repository.js';
 import { EmbeddingCachePurger } from './embedding-cache.purger.js';
-import type { ErasableStore } from './erasable-store.js';
+import { keyValueErasableStore, type ErasableStore } from './erasable-store.js';
 import { erasureAuditTrail } from './erasure-audit.js';
 import { ErasureRepository } from './erasure.repository.js';
 import { ErasureResumer } from './erasure.resumer.js';
@@ -63,8 +65,12 @@ class GdprLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 /** The GDPR erase, rebinding the core's GDPR_SERVICE (docs/architecture.md, "GDPR erase"). */
 export function gdprProviders(config: EngramConfig): Provider[] {
   return [
-    // No store besides the memories keeps subject data yet; the key-value store will be listed here.
-    { provide: ERASABLE_STORES, useValue: [] satisfies ErasableStore[] },
+    // The stores besides the memories that keep subject data: the key-value memory (step `kv:entries`).
+    {
+      provide: ERASABLE_STORES,
+      useFactory: (kv: KeyValueProvider): ErasableStore[] => [keyValueErasableStore(kv)],
+      inject: [KEY_VALUE_PROVIDER],
+    },
     {
       provide: EMBEDDING_CACHE_PURGER,
       useFactory: (embedder: Embedder) => new EmbeddingCachePurger(embedder, { redisUrl: config.redisUrl?.reveal() }),

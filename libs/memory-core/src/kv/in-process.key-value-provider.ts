@@ -108,6 +108,19 @@ export class InProcessKeyValueProvider implements KeyValueProvider {
     return n;
   }
 
+  async eraseUser(tenantId: TenantId, userId: string): Promise<number> {
+    const entries = this.tenants.get(tenantId);
+    let n = 0;
+    for (const key of [...(entries?.keys() ?? [])]) {
+      const stored = this.live(tenantId, key);
+      if (stored && stored.entry.userId === userId) {
+        entries?.delete(key);
+        n++;
+      }
+    }
+    return n;
+  }
+
   async health(): Promise<ProviderHealth> {
     return { ok: true, latencyMs: 0, details: { backend: 'in-process' } };
   }

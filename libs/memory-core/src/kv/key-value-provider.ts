@@ -76,6 +76,8 @@ export interface KeyValueProvider {
   exists(tenantId: TenantId, key: string): Promise<boolean>;
   /** Deletes every entry of the tenant; returns how many live ones. */
   clear(tenantId: TenantId): Promise<number>;
+  /** Deletes every entry of the tenant whose `userId` is `userId` (a GDPR erase); returns how many live ones. */
+  eraseUser(tenantId: TenantId, userId: string): Promise<number>;
   health(): Promise<ProviderHealth>;
   close(): Promise<void>;
 }

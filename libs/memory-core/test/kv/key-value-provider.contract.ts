@@ -27,6 +27,7 @@ const KV_METHODS = [
   'count',
   'exists',
   'clear',
+  'eraseUser',
   'health',
   'close',
 ] as const satisfies readonly (keyof KeyValueProvider)[];
@@ -263,6 +264,49 @@ export function describeKeyValueProviderContract(name: string, setup: KeyValuePr
 
       it('should report its health', async () => {
         expect((await kv.health()).ok).toBe(true);
+      });
+    });
+
+    describe('eraseUser', () => {
+      let user: string;
+      beforeEach(() => {
+        user = `user-${randomUUID()}`;
+      });
+
+      it('should erase every entry of the user, tags included, and count only the live ones', async () => {
+        await kv.setMany(tenant, [
+          { key: `${p}a`, value: 1, userId: user, tags: { color: 'red' } },
+          { key: `${p}b`, value: 2, userId: user },
+          { key: `${p}c`, value: 3, userId: user, ttlSeconds: 1 },
+        ]);
+        await subject.elapse(1100);
+        expect(await kv.eraseUser(tenant, user)).toBe(2);
+        expect(await kv.getMany(tenant, [`${p}a`, `${p}b`, `${p}c`])).toEqual([]);
+        expect(await scanAll(tenant, { prefix: p, tag: { name: 'color', value: 'red' } })).toEqual([]);
+        expect(await kv.eraseUser(tenant, user)).toBe(0);
+      });
+
+      it('should erase an entry rewritten for the user, and not one rewritten for another user', async () => {
+        await kv.set(tenant, `${p}moved-in`, 1, { userId: 'someone-else' });
+        await kv.set(tenant, `${p}moved-in`, 2, { userId: user });
+        await kv.set(tenant, `${p}moved-out`, 1, { userId: user });
+        await kv.set(tenant, `${p}moved-out`, 2, { userId: 'someone-else' });
+        expect(await kv.eraseUser(tenant, user)).toBe(1);
+        expect(await kv.exists(tenant, `${p}moved-in`)).toBe(false);
+        expect((await kv.get(tenant, `${p}moved-out`))?.value).toBe(2);
+      });
+
+      it('should not erase a key of another tenant / another user', async () => {
+        await kv.set(tenant, `${p}mine`, 'mine', { userId: user });
+        await kv.set(tenant, `${p}theirs`, 'theirs', { userId: `${user}-2` });
+        await kv.set(tenant, `${p}nobody`, 'nobody');
+        await kv.set(other, `${p}mine`, 'other tenant', { userId: user });
+        expect(await kv.eraseUser(tenant, user)).toBe(1);
+        expect(await kv.exists(tenant, `${p}mine`)).toBe(false);
+        expect((await kv.get(tenant, `${p}theirs`))?.value).toBe('theirs');
+        expect((await kv.get(tenant, `${p}nobody`))?.value).toBe('nobody');
+        expect((await kv.get(other, `${p}mine`))?.value).toBe('other tenant');
+        expect(await kv.eraseUser(other, user)).toBe(1);
       });
     });
 
