@@ -68,6 +68,14 @@ const envSchema = z.object({
   LLM_MODEL: optionalString,
   LLM_API_KEY: optionalString,
   MEMORY_PROVIDER: z.enum(['local', 'postgres', 'http']).default('postgres'),
+  MEMORY_HTTP_URL: url(['http:', 'https:']),
+  MEMORY_HTTP_API_KEY: optionalString,
+  MEMORY_HTTP_SIGNING_SECRET: optionalString,
+  MEMORY_HTTP_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  MEMORY_HTTP_RETRIES: integer(3, 0, 10),
+  ENGRAM_SIGNING_SECRET: optionalString,
+  MEMORY_SOURCES_FILE: optionalString,
+  LOG_FORMAT: z.enum(['json', 'text']).default('json'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -101,6 +109,13 @@ export interface EngramConfig {
   maxBodyBytes: number;
   llm?: { baseUrl: string; model: string; apiKey?: Secret };
   memoryProvider: 'local' | 'postgres' | 'http';
+  /** MEMORY_PROVIDER=http: the remote mem0-compatible server (its mem0 root, e.g. `http://host:8080/mem0`). */
+  memoryHttp?: { url: string; apiKey?: Secret; signingSecret?: Secret; timeoutMs: number; retries: number };
+  /** OSS: the secret that signed requests (`X-Signature`) are checked with; unset, signed requests are refused. */
+  signingSecret?: Secret;
+  /** The typed file that declares the named memory sources (namespaces); unset, none are declared. */
+  sourcesFile?: string;
+  logFormat: 'json' | 'text';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -132,6 +147,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!e.WORKER && !e.REDIS_URL) {
     throw new ConfigException(
       'invalid configuration: WORKER=false needs REDIS_URL (without Redis the queue is in-process and only this process can embed)',
+    );
+  }
+  if (
+    e.MEMORY_PROVIDER === 'http' &&
+    (!e.MEMORY_HTTP_URL || !(e.MEMORY_HTTP_API_KEY || e.MEMORY_HTTP_SIGNING_SECRET))
+  ) {
+    throw new ConfigException(
+      'invalid configuration: MEMORY_PROVIDER=http needs MEMORY_HTTP_URL and MEMORY_HTTP_API_KEY or MEMORY_HTTP_SIGNING_SECRET',
     );
   }
   if (e.LLM_BASE_URL && !e.LLM_MODEL) {
@@ -174,8 +197,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     runWorkers: e.WORKER,
     maxBodyBytes: e.MAX_BODY_BYTES,
-    llm: e.LLM_BASE_URL && e.LLM_MODEL ? { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: secret(e.LLM_API_KEY) } : undefined,
+    llm:
+      e.LLM_BASE_URL && e.LLM_MODEL
+        ? { baseUrl: e.LLM_BASE_URL, model: e.LLM_MODEL, apiKey: secret(e.LLM_API_KEY) }
+        : undefined,
     memoryProvider: e.MEMORY_PROVIDER,
+    memoryHttp: e.MEMORY_HTTP_URL
+      ? {
+          url: e.MEMORY_HTTP_URL,
+          apiKey: secret(e.MEMORY_HTTP_API_KEY),
+          signingSecret: secret(e.MEMORY_HTTP_SIGNING_SECRET),
+          timeoutMs: e.MEMORY_HTTP_TIMEOUT_MS,
+          retries: e.MEMORY_HTTP_RETRIES,
+        }
+      : undefined,
+    signingSecret: secret(e.ENGRAM_SIGNING_SECRET),
+    sourcesFile: e.MEMORY_SOURCES_FILE,
+    logFormat: e.LOG_FORMAT,
     logLevel: e.LOG_LEVEL,
   };
 }
