@@ -276,6 +276,34 @@ describe('GDPR erase resumed by the worker process', () => {
     await db?.drop();
   });
 
+  it('removes a queued inference of the subject: its messages never become memories, no job or event is left', async () => {
+    const { id: tenantId, key } = await createTenantWithKey(api, ADMIN, { name: 'inference' });
+    const subject = `carol-${randomUUID()}`;
+    const secret = `carol's passport number is ${randomUUID()}`;
+    // No worker runs: the inference waits in Redis, its messages kept with its event in Postgres.
+    const added = await api.request('POST', '/v1/memories', {
+      headers: { authorization: `Bearer ${key}` },
+      body: { user_id: subject, infer: true, messages: [{ role: 'user', content: secret }] },
+    });
+    expect(added.status).toBe(202);
+    const eventId = added.body.event.id as string;
+    expect((await scanRedis(redis, [subject])).length).toBeGreaterThan(0);
+    expect((await scanTables(owner, [secret])).length).toBeGreaterThan(0);
+
+    const erased = await api.request('POST', `/v1/admin/tenants/${tenantId}/gdpr/erase`, {
+      headers: admin,
+      body: { user_id: subject },
+    });
+    expect(erased.status).toBe(200);
+    expect(erased.body.receipt.deleted).toMatchObject({ memories: 0, jobs: 1 });
+    expect(
+      (await api.request('GET', `/v1/events/${eventId}`, { headers: { authorization: `Bearer ${key}` } })).status,
+    ).toBe(404);
+    expect([...(await scanTables(owner, [subject, secret])), ...(await scanRedis(redis, [subject, eventId]))]).toEqual(
+      [],
+    );
+  });
+
   it('finishes, at the worker’s boot, an erase that failed after its first store', async () => {
     const { id: tenantId, key } = await createTenantWithKey(api, ADMIN, { name: 'resumed' });
     const subject = `alice-${randomUUID()}`;

@@ -1,5 +1,5 @@
-import type { MemoryScope, TenantId } from '@engram/memory-core';
-import type { MemoryOp } from './inference-engine.js';
+import type { MemoryScope, NewMemory, TenantId } from '@engram/memory-core';
+import type { InferenceMessage, MemoryOp } from './inference-engine.js';
 
 export type InferenceEventStatus = 'pending' | 'running' | 'succeeded' | 'failed';
 
@@ -38,7 +38,37 @@ export interface InferenceEvent {
   updatedAt: Date;
 }
 
-export type InferenceEventUpdate = Partial<Pick<InferenceEvent, 'status' | 'outcomes' | 'error'>> & { updatedAt: Date };
+/**
+ * What an inference needs to run, kept with its event until the event is done: the job on the queue names only the
+ * event, so a conversation that was acknowledged survives a dead worker and a Redis that lost its jobs.
+ */
+export interface InferenceRequest {
+  messages: InferenceMessage[];
+  /** Who asked (`api`, `mem0-api`): the history's actor is `<actor>:inference:<engine>`. */
+  actor: string;
+  /** Given to every memory the inference adds. */
+  defaults?: Omit<NewMemory, 'content'>;
+  /** The client waits for the event: its memories must be searchable when it is done. */
+  wait: boolean;
+  /** The request that asked and its API key, so that what the worker writes is audited as theirs. */
+  requestId?: string;
+  keyId?: string;
+}
+
+/** `request: null` drops the kept request (the event is done with it). */
+export type InferenceEventUpdate = Partial<Pick<InferenceEvent, 'status' | 'outcomes' | 'error'>> & {
+  updatedAt: Date;
+  request?: null;
+};
+
+/** An event still `pending` or `running`, as the sweep of interrupted ones sees it. */
+export interface UnfinishedInferenceEvent {
+  tenantId: TenantId;
+  id: string;
+  userId: string | null;
+  /** It still has its request, so it can be run again; an event of before requests were kept cannot. */
+  resumable: boolean;
+}
 
 /**
  * Where inference events are kept. Keyed by tenant first, like every tenant table: `get` with another tenant's id
@@ -47,21 +77,27 @@ export type InferenceEventUpdate = Partial<Pick<InferenceEvent, 'status' | 'outc
  * an event outlives a restart and every API process sees it; InMemoryInferenceEventStore with the local provider.
  */
 export interface InferenceEventStore {
-  create(event: InferenceEvent): Promise<void>;
+  /** Records a new event, with the request it runs (absent: an event that will never run, as in tests). */
+  create(event: InferenceEvent, request?: InferenceRequest): Promise<void>;
   update(tenantId: TenantId, id: string, update: InferenceEventUpdate): Promise<void>;
   get(tenantId: TenantId, id: string): Promise<InferenceEvent | null>;
-  /** Forgets a data subject's events (GDPR erase); returns how many. */
+  /** The request kept with the event; null once the event is done, or for an unknown id. */
+  request(tenantId: TenantId, id: string): Promise<InferenceRequest | null>;
+  /** Forgets a data subject's events, requests included (GDPR erase); returns how many. */
   deleteByUser(tenantId: TenantId, userId: string): Promise<number>;
-  /**
-   * Marks `failed` (error INTERRUPTED_ERROR) every event still `pending` or `running` whose last change is older than
-   * `before`: left by a process that died mid-inference. Its messages were never kept, so it cannot be run again.
-   * Returns how many.
-   */
-  failInterrupted(before: Date, at: Date): Promise<number>;
+  /** Up to `limit` events still `pending` or `running` whose last change is older than `before`, of every tenant. */
+  unfinished(before: Date, limit: number): Promise<UnfinishedInferenceEvent[]>;
 }
 
-/** The error of an event whose process died before it finished (InferenceEventStore.failInterrupted). */
+/** The error of an event interrupted by a dead process that could not be run again (it had no request kept). */
 export const INTERRUPTED_ERROR = 'interrupted';
+
+/** A request read back from JSON: its dates are strings there. */
+export function requestFromJson(json: InferenceRequest): InferenceRequest {
+  const expiresAt = json.defaults?.expiresAt as Date | string | null | undefined;
+  if (typeof expiresAt !== 'string') return json;
+  return { ...json, defaults: { ...json.defaults, expiresAt: new Date(expiresAt) } };
+}
 
 export function newInferenceEvent(id: string, scope: MemoryScope, engine: string, at: Date): InferenceEvent {
   return {
@@ -80,19 +116,29 @@ export function newInferenceEvent(id: string, scope: MemoryScope, engine: string
   };
 }
 
-/** Events in the process's memory, for the local provider and tests: lost at a restart. */
+/** Events in the process's memory, for the local provider and tests: lost at a restart, with the in-process queue. */
 export class InMemoryInferenceEventStore implements InferenceEventStore {
   private readonly events = new Map<string, InferenceEvent>();
+  private readonly requests = new Map<string, InferenceRequest>();
 
-  create(event: InferenceEvent): Promise<void> {
+  create(event: InferenceEvent, request?: InferenceRequest): Promise<void> {
     this.events.set(key(event.tenantId, event.id), structuredClone(event));
+    if (request) this.requests.set(key(event.tenantId, event.id), structuredClone(request));
     return Promise.resolve();
   }
 
   update(tenantId: TenantId, id: string, update: InferenceEventUpdate): Promise<void> {
     const event = this.events.get(key(tenantId, id));
-    if (event) this.events.set(key(tenantId, id), structuredClone({ ...event, ...update }));
+    if (!event) return Promise.resolve();
+    const { request, ...changes } = update;
+    this.events.set(key(tenantId, id), structuredClone({ ...event, ...changes }));
+    if (request === null) this.requests.delete(key(tenantId, id));
     return Promise.resolve();
+  }
+
+  request(tenantId: TenantId, id: string): Promise<InferenceRequest | null> {
+    const request = this.requests.get(key(tenantId, id));
+    return Promise.resolve(request ? structuredClone(request) : null);
   }
 
   get(tenantId: TenantId, id: string): Promise<InferenceEvent | null> {
@@ -105,21 +151,22 @@ export class InMemoryInferenceEventStore implements InferenceEventStore {
     for (const [k, event] of this.events) {
       if (event.tenantId === tenantId && event.userId === userId) {
         this.events.delete(k);
+        this.requests.delete(k);
         deleted += 1;
       }
     }
     return Promise.resolve(deleted);
   }
 
-  failInterrupted(before: Date, at: Date): Promise<number> {
-    let failed = 0;
+  unfinished(before: Date, limit: number): Promise<UnfinishedInferenceEvent[]> {
+    const found: UnfinishedInferenceEvent[] = [];
     for (const [k, event] of this.events) {
+      if (found.length >= limit) break;
       if ((event.status === 'pending' || event.status === 'running') && event.updatedAt < before) {
-        this.events.set(k, { ...event, status: 'failed', error: INTERRUPTED_ERROR, updatedAt: at });
-        failed += 1;
+        found.push({ tenantId: event.tenantId, id: event.id, userId: event.userId, resumable: this.requests.has(k) });
       }
     }
-    return Promise.resolve(failed);
+    return Promise.resolve(found);
   }
 }
 

@@ -1,16 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import {
   CLOCK,
+  currentRequestContext,
   MemoryException,
   MemoryExceptionCode,
   MemoryService,
   newId,
+  runInRequestContext,
   type Clock,
   type Memory,
   type MemoryScope,
   type NewMemory,
+  type RequestContext,
   type TenantId,
 } from '@engram/memory-core';
+import type { JobHandler, JobQueue } from '@engram/queue';
 import {
   factRef,
   type ExistingMemory,
@@ -19,21 +23,36 @@ import {
   type MemoryDecision,
 } from './inference-engine.js';
 import {
+  INTERRUPTED_ERROR,
   newInferenceEvent,
   type InferenceEvent,
   type InferenceEventStore,
   type InferenceOutcome,
+  type InferenceRequest,
 } from './inference-event.js';
-import { INFERENCE_ENGINE, INFERENCE_EVENT_STORE } from './inference.tokens.js';
+import { INFERENCE_ENGINE, INFERENCE_EVENT_STORE, INFERENCE_QUEUE } from './inference.tokens.js';
 
 /** How many memories of the scope each candidate fact is compared with. */
 export const SIMILAR_MEMORIES_PER_FACT = 5;
 
 /**
- * How long an unfinished event may go unchanged before the boot-time sweep takes it for one whose process died
- * (InferenceService.failInterrupted). Far above any inference's run: an engine call times out well before.
+ * How long an unfinished event may go unchanged before the sweep takes it for one whose job was lost (a Redis that
+ * lost its jobs, or the in-process queue of a process that died) and runs it again. Far above any inference's run
+ * (an engine call times out well before), and a job that is merely waiting is enqueued again harmlessly.
  */
 export const INTERRUPTED_AFTER_MS = 10 * 60_000;
+/** How often a process that runs workers sweeps for unfinished events. */
+export const SWEEP_EVERY_MS = 60_000;
+/** How long `wait` waits for an event; then it answers with the event as it is (still pending or running). */
+export const WAIT_TIMEOUT_MS = 5 * 60_000;
+
+/** The job on the inference queue: only the event's key (the request is kept with the event, in the database). */
+export interface InferenceJob {
+  tenantId: TenantId;
+  eventId: string;
+  /** The data subject, so that a GDPR erase finds the subject's jobs. */
+  userId: string | null;
+}
 
 /** The metadata key, on every memory an inference writes, that says which event wrote it and why. */
 export const INFERENCE_METADATA_KEY = 'inference';
@@ -50,34 +69,40 @@ export interface InferOptions {
 }
 
 /**
- * `infer: true`: turns a conversation into memory operations. `submit` records an event (`pending`), answers with
- * it at once, and runs the inference in this process after the answer (`running` → `succeeded` | `failed`):
+ * `infer: true`: turns a conversation into memory operations. `submit` records an event (`pending`) with its request
+ * (the messages and options), puts a job naming the event on the inference queue and answers with the event. A
+ * process that runs workers handles the job (`handle`: `running` → `succeeded` | `failed`):
  *
  * 1. the engine extracts candidate facts;
  * 2. each is searched for in the add's scope (MemoryService.search, so only that tenant's and scope's memories);
  * 3. the engine decides ADD / UPDATE / DELETE / NONE for each;
  * 4. the decisions are applied in order through MemoryService, so history rows, audit, usage, embedding and tenant
- *    isolation are exactly those of any other write. The history's actor is `<caller>:inference:<engine>`; the
- *    reason is kept on the memory (metadata `inference: {event_id, op, reason, engine}`) and in the event's outcomes.
+ *    isolation are exactly those of any other write, and in the context of the request that asked (its request id
+ *    and API key). The history's actor is `<caller>:inference:<engine>`; the reason is kept on the memory (metadata
+ *    `inference: {event_id, op, reason, engine}`) and in the event's outcomes.
  *
  * Nothing is lost when the engine fails (a bad LLM reply twice, an endpoint down): each message but system ones is
  * then stored as it is, with metadata `inference_error`, and the event says why (`error`, status `succeeded`,
- * since the data is stored). The event is `failed` only when storing failed too.
+ * since the data is stored). A failure to store (the database down) fails the job's attempt: the queue retries it,
+ * and the event is `failed` only after the last attempt.
  *
- * Runs in the API process, not the worker: an inference under way when the process dies leaves its event `running`
- * and its messages unstored. The messages are not kept anywhere (the event has no message text), so it cannot be
- * run again: the next boot of a process that runs workers marks such events `failed` with error `interrupted`
- * (`failInterrupted`), and the client must send the messages again.
+ * Nothing acknowledged is lost when a process dies either: the request stays with the event until it is done. With
+ * BullMQ a killed worker's job is taken over after the stall check; an event whose job is gone anyway (Redis lost
+ * it, or the in-process queue died with its process) is found by the sweep (`resumeUnfinished`) and enqueued again.
+ * A run that is repeated after writing part of its decisions plans again from the memories as they now are, so
+ * what it wrote is found as existing memories rather than added twice.
  */
 @Injectable()
-export class InferenceService implements OnApplicationShutdown {
+export class InferenceService implements JobHandler<InferenceJob>, OnApplicationShutdown {
   private readonly logger = new Logger('InferenceService');
-  private readonly running = new Set<Promise<void>>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
 
   constructor(
     private readonly memories: MemoryService,
     @Inject(INFERENCE_ENGINE) private readonly engine: InferenceEngine,
     @Inject(INFERENCE_EVENT_STORE) private readonly events: InferenceEventStore,
+    @Inject(INFERENCE_QUEUE) private readonly queue: JobQueue<InferenceJob>,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -85,7 +110,7 @@ export class InferenceService implements OnApplicationShutdown {
     return this.engine.name;
   }
 
-  /** Records the event and starts the inference; with `wait`, answers once it is done. */
+  /** Records the event and queues its inference; with `wait`, answers once it is done. */
   async submit(
     scope: MemoryScope,
     messages: readonly InferenceMessage[],
@@ -99,15 +124,23 @@ export class InferenceService implements OnApplicationShutdown {
     // Refuse a scope-less add now, not in the background.
     await this.memories.count(scope);
     const event = newInferenceEvent(newId(), scope, this.engine.name, this.clock.now());
-    await this.events.create(event);
-    const run = this.run(event, scope, messages, options);
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
-    if (options.wait) {
-      await run;
-      return (await this.events.get(event.tenantId, event.id)) ?? event;
+    const context = currentRequestContext();
+    const request: InferenceRequest = {
+      messages: messages.map((m) => ({ ...m })),
+      actor: options.actor,
+      ...(options.defaults ? { defaults: options.defaults } : {}),
+      wait: options.wait ?? false,
+      ...(context?.requestId ? { requestId: context.requestId } : {}),
+      ...(context?.principal.kind === 'tenant' && context.principal.keyId ? { keyId: context.principal.keyId } : {}),
+    };
+    await this.events.create(event, request);
+    try {
+      await this.queue.enqueue(event.id, jobOf(event));
+    } catch (error) {
+      // The event and its request are stored: the sweep enqueues it again, so the add is still acknowledged.
+      this.logger.warn(`inference ${event.id} could not be queued, the sweep will: ${errorText(error)}`);
     }
-    return event;
+    return options.wait ? this.waitUntilDone(event) : event;
   }
 
   /** The tenant's event by that id, or null (another tenant's id finds nothing). */
@@ -115,48 +148,108 @@ export class InferenceService implements OnApplicationShutdown {
     return this.events.get(tenantId, id);
   }
 
+  /** Starts handling inference jobs in this process, and sweeping for lost ones (processes that run workers). */
+  startWorker(options: { resumeAtBootAfterMs?: number } = {}): void {
+    this.queue.start(this);
+    const sweep = (staleAfterMs: number) =>
+      this.resumeUnfinished(staleAfterMs).catch((error: unknown) => {
+        // Best effort: the next sweep tries again.
+        this.logger.warn(`unfinished inference events could not be swept: ${errorText(error)}`);
+      });
+    void sweep(options.resumeAtBootAfterMs ?? INTERRUPTED_AFTER_MS);
+    this.sweepTimer = setInterval(() => void sweep(INTERRUPTED_AFTER_MS), SWEEP_EVERY_MS);
+    this.sweepTimer.unref();
+  }
+
   /**
-   * Marks `failed` (error `interrupted`) the events left `pending` or `running` by a process that died: those
-   * unchanged for INTERRUPTED_AFTER_MS, so that another live process's inference under way is left alone. Returns
-   * how many.
+   * Enqueues again the events unchanged for `staleAfterMs` that are still unfinished (their job was lost), and marks
+   * `failed` (error `interrupted`) those that cannot be run again (recorded before requests were kept).
    */
-  async failInterrupted(): Promise<number> {
+  async resumeUnfinished(staleAfterMs = INTERRUPTED_AFTER_MS): Promise<{ resumed: number; failed: number }> {
     const now = this.clock.now();
-    const failed = await this.events.failInterrupted(new Date(now.getTime() - INTERRUPTED_AFTER_MS), now);
-    if (failed > 0) this.logger.warn(`${failed} inference events interrupted by a restart marked failed`);
-    return failed;
-  }
-
-  /** Lets the inferences under way finish before the process closes the provider. */
-  async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([...this.running]);
-  }
-
-  private async run(
-    event: InferenceEvent,
-    scope: MemoryScope,
-    messages: readonly InferenceMessage[],
-    options: InferOptions,
-  ): Promise<void> {
-    const outcomes: InferenceOutcome[] = [];
-    try {
-      await this.events.update(event.tenantId, event.id, { status: 'running', updatedAt: this.clock.now() });
-      let plan: { facts: string[]; existing: Map<string, Memory>; decisions: MemoryDecision[] };
-      try {
-        plan = await this.plan(scope, messages);
-      } catch (error) {
-        const reason = errorText(error);
-        this.logger.warn(`inference ${event.id} failed, storing the messages as they are: ${reason}`);
-        outcomes.push(...(await this.storeRaw(event, scope, messages, options, reason)));
-        await this.finish(event, 'succeeded', outcomes, reason);
-        return;
+    const unfinished = await this.events.unfinished(new Date(now.getTime() - staleAfterMs), 1000);
+    let resumed = 0;
+    let failed = 0;
+    for (const event of unfinished) {
+      if (event.resumable) {
+        // Touched first, so that the next sweep leaves it alone while it waits for a worker.
+        await this.events.update(event.tenantId, event.id, { updatedAt: now });
+        await this.queue.enqueue(event.id, { tenantId: event.tenantId, eventId: event.id, userId: event.userId });
+        resumed++;
+      } else {
+        await this.events.update(event.tenantId, event.id, {
+          status: 'failed',
+          error: INTERRUPTED_ERROR,
+          updatedAt: now,
+        });
+        failed++;
       }
-      await this.apply(event, scope, plan, options, outcomes);
-      await this.finish(event, 'succeeded', outcomes, null);
-    } catch (error) {
-      this.logger.error(`inference ${event.id} failed: ${errorText(error)}`);
-      await this.finish(event, 'failed', outcomes, errorText(error)).catch(() => undefined);
     }
+    if (resumed + failed > 0)
+      this.logger.warn(`unfinished inference events: ${resumed} queued again, ${failed} failed`);
+    return { resumed, failed };
+  }
+
+  /** Removes the queued and finished jobs of a data subject, or of a whole tenant (a GDPR erase). */
+  removeJobs(tenantId: TenantId, userId?: string) {
+    return this.queue.removeJobs((job) => job.tenantId === tenantId && (userId === undefined || job.userId === userId));
+  }
+
+  /** The worker's side: runs the event's inference, unless it is gone (erased) or done (a repeated delivery). */
+  async handle(job: InferenceJob): Promise<void> {
+    const [event, request] = await Promise.all([
+      this.events.get(job.tenantId, job.eventId),
+      this.events.request(job.tenantId, job.eventId),
+    ]);
+    if (!event || !request || event.status === 'succeeded' || event.status === 'failed') return;
+    await runInRequestContext(contextOf(job, request), () => this.run(event, request));
+  }
+
+  /** The job's last attempt failed: the event says so, and its request goes. */
+  async failed(job: InferenceJob, reason: string): Promise<void> {
+    this.logger.error(`inference ${job.eventId} failed: ${reason}`);
+    await this.events.update(job.tenantId, job.eventId, {
+      status: 'failed',
+      error: reason,
+      updatedAt: this.clock.now(),
+      request: null,
+    });
+  }
+
+  /** Stops the sweep and lets the jobs under way finish before the process closes the provider. */
+  onApplicationShutdown(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.closing ??= this.queue.close();
+    return this.closing;
+  }
+
+  private async waitUntilDone(event: InferenceEvent): Promise<InferenceEvent> {
+    const deadline = Date.now() + WAIT_TIMEOUT_MS;
+    for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+      const current = (await this.events.get(event.tenantId, event.id)) ?? event;
+      if (current.status === 'succeeded' || current.status === 'failed' || Date.now() >= deadline) return current;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  private async run(event: InferenceEvent, request: InferenceRequest): Promise<void> {
+    const scope = scopeOf(event);
+    const options: InferOptions = { actor: request.actor, defaults: request.defaults, wait: request.wait };
+    await this.events.update(event.tenantId, event.id, { status: 'running', updatedAt: this.clock.now() });
+    const outcomes: InferenceOutcome[] = [];
+    let plan: { facts: string[]; existing: Map<string, Memory>; decisions: MemoryDecision[] };
+    try {
+      plan = await this.plan(scope, request.messages);
+    } catch (error) {
+      const reason = errorText(error);
+      this.logger.warn(`inference ${event.id} failed, storing the messages as they are: ${reason}`);
+      outcomes.push(...(await this.storeRaw(event, scope, request.messages, options, reason)));
+      await this.finish(event, outcomes, reason);
+      return;
+    }
+    await this.apply(event, scope, plan, options, outcomes);
+    await this.finish(event, outcomes, null);
   }
 
   private async plan(scope: MemoryScope, messages: readonly InferenceMessage[]) {
@@ -310,13 +403,14 @@ export class InferenceService implements OnApplicationShutdown {
     }));
   }
 
-  private finish(
-    event: InferenceEvent,
-    status: 'succeeded' | 'failed',
-    outcomes: InferenceOutcome[],
-    error: string | null,
-  ): Promise<void> {
-    return this.events.update(event.tenantId, event.id, { status, outcomes, error, updatedAt: this.clock.now() });
+  private finish(event: InferenceEvent, outcomes: InferenceOutcome[], error: string | null): Promise<void> {
+    return this.events.update(event.tenantId, event.id, {
+      status: 'succeeded',
+      outcomes,
+      error,
+      updatedAt: this.clock.now(),
+      request: null,
+    });
   }
 
   /** The write's result, or null when its memory was deleted meanwhile. */
@@ -328,6 +422,33 @@ export class InferenceService implements OnApplicationShutdown {
       throw error;
     }
   }
+}
+
+function jobOf(event: InferenceEvent): InferenceJob {
+  return { tenantId: event.tenantId, eventId: event.id, userId: event.userId };
+}
+
+function scopeOf(event: InferenceEvent): MemoryScope {
+  return {
+    tenantId: event.tenantId,
+    ...(event.userId === null ? {} : { userId: event.userId }),
+    ...(event.agentId === null ? {} : { agentId: event.agentId }),
+    ...(event.runId === null ? {} : { runId: event.runId }),
+    ...(event.namespace === null ? {} : { namespace: event.namespace }),
+  };
+}
+
+/** The worker writes on behalf of the request that asked: its request id and API key reach the audit log. */
+function contextOf(job: InferenceJob, request: InferenceRequest): RequestContext {
+  return {
+    requestId: request.requestId,
+    principal: {
+      kind: 'tenant',
+      tenantId: job.tenantId,
+      scopes: new Set(['memories:read', 'memories:write'] as const),
+      ...(request.keyId ? { keyId: request.keyId } : {}),
+    },
+  };
 }
 
 function errorText(error: unknown): string {

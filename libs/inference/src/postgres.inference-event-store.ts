@@ -1,8 +1,10 @@
 import { isUuid, type TenantId } from '@engram/memory-core';
 import type { SqlExecutor } from '@engram/memory-postgres';
 import {
-  INTERRUPTED_ERROR,
+  requestFromJson,
   type InferenceEvent,
+  type InferenceRequest,
+  type UnfinishedInferenceEvent,
   type InferenceEventStatus,
   type InferenceEventStore,
   type InferenceEventUpdate,
@@ -11,7 +13,7 @@ import {
 
 /**
  * How the store reaches a tenant's rows when the database isolates tenants (the cloud's row-level security): each
- * call runs inside `forTenant`, and the sweep of interrupted events, which has no tenant of its own, goes tenant by
+ * call runs inside `forTenant`, and the sweep of unfinished events, which has no tenant of its own, goes tenant by
  * tenant.
  */
 export interface TenantScopedSql {
@@ -51,11 +53,11 @@ export class PostgresInferenceEventStore implements InferenceEventStore {
     private readonly tenants?: TenantScopedSql,
   ) {}
 
-  create(event: InferenceEvent): Promise<void> {
+  create(event: InferenceEvent, request?: InferenceRequest): Promise<void> {
     return this.as(event.tenantId, async () => {
       await this.sql.query(
-        `INSERT INTO inference_events (${COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12)`,
+        `INSERT INTO inference_events (${COLUMNS}, request)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12, $13::jsonb)`,
         [
           event.tenantId,
           event.id,
@@ -69,6 +71,7 @@ export class PostgresInferenceEventStore implements InferenceEventStore {
           event.error,
           event.createdAt,
           event.updatedAt,
+          request === undefined ? null : JSON.stringify(request),
         ],
       );
     });
@@ -83,7 +86,8 @@ export class PostgresInferenceEventStore implements InferenceEventStore {
             SET status = COALESCE($3, status),
                 results = COALESCE($4::jsonb, results),
                 error = CASE WHEN $5::boolean THEN $6 ELSE error END,
-                updated_at = $7
+                updated_at = $7,
+                request = CASE WHEN $8::boolean THEN NULL ELSE request END
           WHERE tenant_id = $1 AND id = $2`,
         [
           tenantId,
@@ -93,6 +97,7 @@ export class PostgresInferenceEventStore implements InferenceEventStore {
           update.error !== undefined,
           update.error ?? null,
           update.updatedAt,
+          update.request === null,
         ],
       );
     });
@@ -109,6 +114,17 @@ export class PostgresInferenceEventStore implements InferenceEventStore {
     });
   }
 
+  request(tenantId: TenantId, id: string): Promise<InferenceRequest | null> {
+    if (!isUuid(id)) return Promise.resolve(null);
+    return this.as(tenantId, async () => {
+      const [row] = await this.sql.query<{ request: InferenceRequest | null }>(
+        `SELECT request FROM inference_events WHERE tenant_id = $1 AND id = $2`,
+        [tenantId, id],
+      );
+      return row?.request ? requestFromJson(row.request) : null;
+    });
+  }
+
   deleteByUser(tenantId: TenantId, userId: string): Promise<number> {
     return this.as(tenantId, async () => {
       const [row] = await this.sql.query<{ n: number }>(
@@ -120,25 +136,29 @@ export class PostgresInferenceEventStore implements InferenceEventStore {
     });
   }
 
-  async failInterrupted(before: Date, at: Date): Promise<number> {
-    if (!this.tenants) return this.failInterruptedOf(null, before, at);
-    let failed = 0;
+  async unfinished(before: Date, limit: number): Promise<UnfinishedInferenceEvent[]> {
+    if (!this.tenants) return this.unfinishedOf(null, before, limit);
+    const found: UnfinishedInferenceEvent[] = [];
     for (const tenantId of await this.tenants.tenantIds()) {
-      failed += await this.as(tenantId, () => this.failInterruptedOf(tenantId, before, at));
+      if (found.length >= limit) break;
+      found.push(...(await this.as(tenantId, () => this.unfinishedOf(tenantId, before, limit - found.length))));
     }
-    return failed;
+    return found;
   }
 
-  private async failInterruptedOf(tenantId: TenantId | null, before: Date, at: Date): Promise<number> {
-    const [row] = await this.sql.query<{ n: number }>(
-      `WITH failed AS (
-         UPDATE inference_events SET status = 'failed', error = $3, updated_at = $2
-          WHERE status IN ('pending', 'running') AND updated_at < $1 AND ($4::uuid IS NULL OR tenant_id = $4)
-          RETURNING 1)
-       SELECT count(*)::int AS n FROM failed`,
-      [before, at, INTERRUPTED_ERROR, tenantId],
+  private async unfinishedOf(tenantId: TenantId | null, before: Date, limit: number) {
+    const rows = await this.sql.query<{ tenant_id: string; id: string; user_id: string | null; resumable: boolean }>(
+      `SELECT tenant_id, id, user_id, request IS NOT NULL AS resumable FROM inference_events
+        WHERE status IN ('pending', 'running') AND updated_at < $1 AND ($2::uuid IS NULL OR tenant_id = $2)
+        ORDER BY updated_at LIMIT $3`,
+      [before, tenantId, limit],
     );
-    return row?.n ?? 0;
+    return rows.map((row) => ({
+      tenantId: row.tenant_id as TenantId,
+      id: row.id,
+      userId: row.user_id,
+      resumable: row.resumable,
+    }));
   }
 
   private as<T>(tenantId: TenantId, fn: () => Promise<T>): Promise<T> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { asTenantId, newId, type TenantId } from '@engram/memory-core';
 import {
-  INTERRUPTED_ERROR,
   newInferenceEvent,
   type InferenceEvent,
+  type InferenceRequest,
   type InferenceEventStore,
   type InferenceOutcome,
 } from '../src/inference-event.js';
@@ -103,8 +103,37 @@ export function describeInferenceEventStoreContract(
       expect(await store.get(tenantB, otherBob.id)).toEqual(otherBob);
     });
 
-    it('should mark failed the unfinished events unchanged since before the cut-off, and only those', async () => {
+    it('should keep the request with its event until an update drops it', async () => {
+      const event = eventOf(tenantA, 'erin');
+      const request: InferenceRequest = {
+        messages: [{ role: 'user', content: 'I live in Lisbon', name: 'erin' }],
+        actor: 'api',
+        defaults: { importance: 7, expiresAt: new Date(Date.UTC(2032, 0, 1)), metadata: { source: 'chat' } },
+        wait: false,
+        requestId: 'req-1',
+        keyId: 'key-1',
+      };
+      await store.create(event, request);
+      expect(await store.request(tenantA, event.id)).toEqual(request);
+      expect(await store.request(tenantB, event.id)).toBeNull();
+
+      await store.update(tenantA, event.id, { status: 'running', updatedAt: t0 });
+      expect(await store.request(tenantA, event.id)).toEqual(request);
+      await store.update(tenantA, event.id, { status: 'succeeded', updatedAt: t0, request: null });
+      expect(await store.request(tenantA, event.id)).toBeNull();
+      expect((await store.get(tenantA, event.id))?.status).toBe('succeeded');
+    });
+
+    it('should forget the request with the events of an erased user', async () => {
+      const event = eventOf(tenantA, 'frank');
+      await store.create(event, { messages: [{ role: 'user', content: 'secret' }], actor: 'api', wait: false });
+      expect(await store.deleteByUser(tenantA, 'frank')).toBe(1);
+      expect(await store.request(tenantA, event.id)).toBeNull();
+    });
+
+    it('should list the unfinished events unchanged since before the cut-off, of every tenant, and only those', async () => {
       const base = new Date(t0.getTime() + 10 * MINUTE);
+      const request: InferenceRequest = { messages: [{ role: 'user', content: 'hi' }], actor: 'api', wait: false };
       const stale = { ...eventOf(tenantA, 'dave', new Date(base.getTime() - 20 * MINUTE)), status: 'running' as const };
       const stalePending = eventOf(tenantB, 'dave', new Date(base.getTime() - 20 * MINUTE));
       const recent = { ...eventOf(tenantA, 'dave', new Date(base.getTime() - MINUTE)), status: 'running' as const };
@@ -112,16 +141,23 @@ export function describeInferenceEventStoreContract(
         ...eventOf(tenantA, 'dave', new Date(base.getTime() - 20 * MINUTE)),
         status: 'succeeded' as const,
       };
-      for (const event of [stale, stalePending, recent, finished]) await store.create(event);
+      await store.create(stale, request);
+      for (const event of [stalePending, recent, finished]) await store.create(event);
 
       const cutOff = new Date(base.getTime() - 10 * MINUTE);
-      expect(await store.failInterrupted(cutOff, base)).toBeGreaterThanOrEqual(2);
-      const failed = { status: 'failed', error: INTERRUPTED_ERROR, updatedAt: base };
-      expect(await store.get(tenantA, stale.id)).toEqual({ ...stale, ...failed });
-      expect(await store.get(tenantB, stalePending.id)).toEqual({ ...stalePending, ...failed });
-      expect(await store.get(tenantA, recent.id)).toEqual(recent);
-      expect(await store.get(tenantA, finished.id)).toEqual(finished);
-      expect(await store.failInterrupted(cutOff, base)).toBe(0);
+      const found = await store.unfinished(cutOff, 1000);
+      const ids = found.map((event) => event.id);
+      expect(ids).toEqual(expect.arrayContaining([stale.id, stalePending.id]));
+      expect(ids).not.toContain(recent.id);
+      expect(ids).not.toContain(finished.id);
+      expect(found.find((event) => event.id === stale.id)).toEqual({
+        tenantId: tenantA,
+        id: stale.id,
+        userId: 'dave',
+        resumable: true,
+      });
+      expect(found.find((event) => event.id === stalePending.id)?.resumable).toBe(false);
+      expect(await store.unfinished(cutOff, 1)).toHaveLength(1);
     });
   });
 }

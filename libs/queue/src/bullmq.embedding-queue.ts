@@ -1,5 +1,4 @@
-import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job, type JobState } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import {
   jobMatches,
   type EmbeddingJob,
@@ -9,6 +8,7 @@ import {
   type JobOutcome,
   type RemovedJobs,
 } from '@engram/memory-core';
+import { findJobs, removeEventEntries, removeFoundJobs } from './bullmq-job-scan.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { EMBEDDING_QUEUE_NAME } from './queue-names.js';
 
@@ -34,23 +34,6 @@ export interface BullMqQueueOptions {
  */
 export function embeddingJobId(job: Pick<EmbeddingJob, 'memoryId' | 'contentHash'>): string {
   return `${job.memoryId}_${job.contentHash.slice(0, 16)}`;
-}
-
-/** Upstream first: see `removeJobs`. */
-const REMOVABLE_STATES: readonly JobState[] = [
-  'delayed',
-  'prioritized',
-  'waiting-children',
-  'waiting',
-  'active',
-  'completed',
-  'failed',
-];
-const REMOVE_PAGE = 500;
-
-function fieldOf(fields: readonly string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
 }
 
 /** The embedding queue on Redis: shared by every API and worker process of a deployment. */
@@ -172,66 +155,26 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
   }
 
   /**
-   * Reads every job record (a page at a time) and removes the matching ones, then the entries of the queue's event
-   * stream that name them or the selector's memories (`added`, `completed`, `removed`: the job id holds the memory
-   * id). States are read upstream first (delayed, waiting, then active, then finished), so a job moving on during
-   * the scan is met again downstream; one moving back (a failed attempt waiting for its retry) is met by the next call.
+   * Removes the matching job records in every state (`findJobs`), then the entries of the queue's event stream that
+   * name them or the selector's memories (`added`, `completed`, `removed`: the job id holds the memory id).
    */
   async removeJobs(selector: EmbeddingJobSelector): Promise<RemovedJobs> {
-    const matching: Array<{ id: string; state: JobState; memoryId: string }> = [];
-    for (const state of REMOVABLE_STATES) {
-      for (let start = 0; ; start += REMOVE_PAGE) {
-        const page = await this.queue.getJobs([state], start, start + REMOVE_PAGE - 1, true);
-        for (const job of page) {
-          // A job removed while the page was read comes back empty.
-          if (job?.id && job.data && jobMatches(job.data, selector))
-            matching.push({ id: job.id, state, memoryId: job.data.memoryId });
-        }
-        if (page.length < REMOVE_PAGE) break;
-      }
-    }
-    let removed = 0;
-    let remaining = 0;
+    const found = await findJobs(this.queue, (data) => jobMatches(data, selector));
     const memoryIds = new Set(selector.memoryIds);
-    for (const { id, state, memoryId } of matching) {
-      memoryIds.add(memoryId);
-      this.lastJobId.delete(memoryId);
-      if (state === 'active' || (await this.queue.remove(id)) === 0) {
-        // Locked by a worker, or gone meanwhile (completed and removed by its age): only the first is left.
-        if ((await this.queue.getJobState(id)) !== 'unknown') remaining++;
-      } else removed++;
+    for (const { job } of found) {
+      memoryIds.add(job.data.memoryId);
+      this.lastJobId.delete(job.data.memoryId);
     }
-    await this.removeEvents(memoryIds);
-    return { removed, remaining };
+    const result = await removeFoundJobs(this.queue, found);
+    // Job ids are `<memory id>_<hash>`.
+    await removeEventEntries(this.redisUrl, this.queue, (jobId) => memoryIds.has(jobId.split('_')[0]));
+    return result;
   }
 
   async close(): Promise<void> {
     await this.worker?.close();
     await this.events?.close();
     await this.queue.close();
-  }
-
-  /** Deletes the event stream's entries whose job id is of one of these memories (ids are `<memory id>_<hash>`). */
-  private async removeEvents(memoryIds: ReadonlySet<string>): Promise<void> {
-    if (memoryIds.size === 0) return;
-    const redis = new Redis(this.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      const key = this.queue.toKey('events');
-      for (let from = '-'; ;) {
-        const entries = await redis.xrange(key, from, '+', 'COUNT', REMOVE_PAGE);
-        const named = entries.filter(([, fields]) => {
-          const jobId = fieldOf(fields, 'jobId');
-          return jobId !== undefined && memoryIds.has(jobId.split('_')[0]);
-        });
-        if (named.length > 0) await redis.xdel(key, ...named.map(([id]) => id));
-        if (entries.length < REMOVE_PAGE) break;
-        from = `(${entries[entries.length - 1][0]}`;
-      }
-    } finally {
-      redis.disconnect();
-    }
   }
 
   private remember(memoryId: string, jobId: string): void {

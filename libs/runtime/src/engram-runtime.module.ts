@@ -1,7 +1,6 @@
 import {
   Inject,
   Injectable,
-  Logger,
   Module,
   type DynamicModule,
   type InjectionToken,
@@ -41,13 +40,22 @@ import {
   createInferenceEngine,
   INFERENCE_ENGINE,
   INFERENCE_EVENT_STORE,
+  INFERENCE_QUEUE,
   InferenceService,
   InMemoryInferenceEventStore,
   PostgresInferenceEventStore,
   type InferenceEventStore,
+  type InferenceJob,
 } from '@engram/inference';
 import { PostgresMemoryProvider } from '@engram/memory-postgres';
-import { BullMqEmbeddingQueue, InProcessEmbeddingQueue } from '@engram/queue';
+import {
+  BullMqEmbeddingQueue,
+  BullMqJobQueue,
+  INFERENCE_QUEUE_NAME,
+  InProcessEmbeddingQueue,
+  InProcessJobQueue,
+  type JobQueue,
+} from '@engram/queue';
 import { OSS_EDITION, type Edition } from './edition.js';
 import { keyValueProviders } from './key-value.providers.js';
 import { createMemoryProvider } from './memory-provider.factory.js';
@@ -58,8 +66,6 @@ import { createMemoryProvider } from './memory-provider.factory.js';
  */
 @Injectable()
 class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('RuntimeLifecycle');
-
   constructor(
     @Inject(ENGRAM_CONFIG) private readonly config: EngramConfig,
     @Inject(EMBEDDING_QUEUE) private readonly queue: EmbeddingQueue,
@@ -76,10 +82,9 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
     if (!this.config.runWorkers) return;
     this.queue.start(this.pipeline);
     this.reconciler.start();
-    // Best effort: a database that cannot be swept now is swept at the next boot.
-    await this.inference.failInterrupted().catch((error: unknown) => {
-      this.logger.warn(`interrupted inference events could not be marked failed: ${String(error)}`);
-    });
+    // The embedded database belongs to this process alone: whatever it left unfinished died with its previous run,
+    // so it is resumed at once rather than after the delay that spares other live processes' work.
+    this.inference.startWorker({ resumeAtBootAfterMs: this.config.databaseUrl ? undefined : 0 });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -138,6 +143,16 @@ export class EngramRuntimeModule {
           useFactory: (provider: MemoryProvider) => inferenceEventStoreOf(provider),
           inject: [MEMORY_PROVIDER],
         },
+        {
+          provide: INFERENCE_QUEUE,
+          useFactory: (): JobQueue<InferenceJob> =>
+            config.redisUrl
+              ? new BullMqJobQueue<InferenceJob>({
+                  redisUrl: config.redisUrl.reveal(),
+                  queueName: INFERENCE_QUEUE_NAME,
+                })
+              : new InProcessJobQueue<InferenceJob>(),
+        },
         MemoryService,
         InferenceService,
         AccessRecorder,
@@ -161,6 +176,7 @@ export class EngramRuntimeModule {
         GDPR_SERVICE,
         INFERENCE_ENGINE,
         INFERENCE_EVENT_STORE,
+        INFERENCE_QUEUE,
         MemoryService,
         InferenceService,
         AccessRecorder,

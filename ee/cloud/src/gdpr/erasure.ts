@@ -7,7 +7,7 @@ export type ErasureTarget =
   { kind: 'subject'; tenantId: TenantId; userId: string } | { kind: 'tenant'; tenantId: TenantId };
 
 /** The steps of an erase, in the order they run (a whole-tenant erase starts with `tenant`, KV stores are `kv:<name>`). */
-export type ErasureStepName = 'tenant' | 'memories' | `kv:${string}` | 'jobs' | 'cache';
+export type ErasureStepName = 'tenant' | 'inference' | 'memories' | `kv:${string}` | 'jobs' | 'cache';
 
 /** The durable record of one erase (`gdpr_erasures`). */
 export interface ErasureRecord {
@@ -67,7 +67,8 @@ export function receiptOf(record: ErasureRecord, userId: string | null): CloudEr
       history: count('history'),
       kv,
       cache: count('cache'),
-      jobs: count('jobs'),
+      // Embedding jobs (`jobs` step) and inference jobs (`inference` step) alike.
+      jobs: count('jobs') + count('inference_jobs'),
       ...(record.kind === 'tenant' ? { apiKeys: count('api_keys') } : {}),
     },
     auditEventId: record.auditEventId,

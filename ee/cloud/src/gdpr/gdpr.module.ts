@@ -8,6 +8,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import type { EngramConfig } from '@engram/config';
+import { InferenceService } from '@engram/inference';
 import {
   AUDIT_LOGGER,
   CLOCK,
@@ -87,6 +88,7 @@ export function gdprProviders(config: EngramConfig): Provider[] {
         audit: AuditLogger,
         clock: Clock,
         usage: MemoryCountRelease,
+        inference: InferenceService,
       ) =>
         new CloudGdprService(
           new ErasureRepository(db.controlSql, db.appSql),
@@ -96,7 +98,7 @@ export function gdprProviders(config: EngramConfig): Provider[] {
           stores,
           erasureAuditTrail(audit),
           clock,
-          { usage },
+          { usage, inferenceJobs: inference },
         ),
       inject: [
         CLOUD_DATABASE,
@@ -107,6 +109,7 @@ export function gdprProviders(config: EngramConfig): Provider[] {
         AUDIT_LOGGER,
         CLOCK,
         CLOUD_USAGE_TRACKER,
+        InferenceService,
       ],
     },
     { provide: GDPR_SERVICE, useExisting: GDPR_ERASER },

@@ -9,6 +9,7 @@ import {
   type EmbeddingQueue,
   type ErasureReceipt,
   type GdprService,
+  type RemovedJobs,
   type TenantId,
 } from '@engram/memory-core';
 import type { TenantRepository } from '../tenants/tenant.repository.js';
@@ -41,6 +42,13 @@ export interface CloudGdprOptions {
    * the same pool: bounded, so that many concurrent requests cannot take the whole pool and wait on each other.
    */
   concurrency?: number;
+  /** The inference queue (InferenceService): the subject's inference jobs go before its memories do. */
+  inferenceJobs?: InferenceJobRemover;
+}
+
+/** What the erase needs of the inference queue. */
+export interface InferenceJobRemover {
+  removeJobs(tenantId: TenantId, userId?: string): Promise<RemovedJobs>;
 }
 
 /** Background retries of a failing erase wait 30 s, then twice as long after each failure, up to an hour. */
@@ -56,7 +64,9 @@ interface ErasureStep {
  * The cloud's GDPR erase: a data subject (a user id of a tenant) or a whole tenant, from every store.
  *
  * An erase is a durable record (`gdpr_erasures`) worked through in steps, each idempotent and recorded when done:
- * `tenant` (whole tenant only: tombstone, API keys, so nothing new arrives), `memories` (memories, history and
+ * `tenant` (whole tenant only: tombstone, API keys, so nothing new arrives), `inference` (the subject's inference
+ * jobs: queued ones removed, running ones waited for, so that no inference writes a memory after the next step),
+ * `memories` (memories, history and
  * inference events, with the memory ids and content hashes the later steps need, in one transaction), one
  * `kv:<name>` per erasable store,
  * `jobs` (queued, delayed and finished job records, once the running ones have finished: their re-check finds the
@@ -71,6 +81,7 @@ export class CloudGdprService implements GdprService {
   private readonly jobsTimeoutMs: number;
   private readonly lockWaitMs: number;
   private readonly usage: MemoryCountRelease | undefined;
+  private readonly inferenceJobs: InferenceJobRemover | undefined;
   private readonly slots: Slots;
   /** Erases whose background retry waits: when it may run again (per process; a restart retries at once). */
   private readonly resumeAfter = new Map<string, number>();
@@ -88,6 +99,7 @@ export class CloudGdprService implements GdprService {
     this.jobsTimeoutMs = options.jobsTimeoutMs ?? 60_000;
     this.lockWaitMs = options.lockWaitMs ?? 60_000;
     this.usage = options.usage;
+    this.inferenceJobs = options.inferenceJobs;
     this.slots = new Slots(options.concurrency ?? 2);
     const names = stores.map((store) => store.name);
     if (new Set(names).size !== names.length) throw new Error(`erasable stores must have distinct names: ${names}`);
@@ -196,6 +208,18 @@ export class CloudGdprService implements GdprService {
   private stepsOf(erasure: ErasureRecord): ErasureStep[] {
     const steps: ErasureStep[] = [];
     if (erasure.kind === 'tenant') steps.push({ name: 'tenant', run: (e) => this.eraseTenantRecord(e) });
+    const inference = this.inferenceJobs;
+    if (inference) {
+      steps.push({
+        name: 'inference',
+        run: async (e) => {
+          const target = targetOf(e);
+          const userId = target.kind === 'subject' ? target.userId : undefined;
+          const removed = await this.drainJobs('inference', () => inference.removeJobs(target.tenantId, userId));
+          await this.erasures.stepDone(e, 'inference', { inference_jobs: removed });
+        },
+      });
+    }
     steps.push({ name: 'memories', run: (e) => this.eraseMemories(e) });
     for (const store of this.stores) {
       const name = `kv:${store.name}` as const;
@@ -232,23 +256,30 @@ export class CloudGdprService implements GdprService {
    */
   private async eraseJobs(erasure: ErasureRecord): Promise<void> {
     let removed = 0;
-    if (this.queue.removeJobs) {
+    const removeJobs = this.queue.removeJobs?.bind(this.queue);
+    if (removeJobs) {
       const memoryIds = new Set(await this.erasures.keys(erasure, 'memory'));
       const target = targetOf(erasure);
       const selector: EmbeddingJobSelector =
         target.kind === 'subject'
           ? { tenantId: target.tenantId, userId: target.userId, memoryIds }
           : { tenantId: target.tenantId, memoryIds };
-      const deadline = Date.now() + this.jobsTimeoutMs;
-      for (;;) {
-        const pass = await this.queue.removeJobs(selector);
-        removed += pass.removed;
-        if (pass.removed === 0 && pass.remaining === 0) break;
-        if (Date.now() >= deadline) throw new Error(`${pass.remaining} embedding jobs of the erase are still running`);
-        if (pass.remaining > 0) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      removed = await this.drainJobs('embedding', () => removeJobs(selector));
     }
     await this.erasures.stepDone(erasure, 'jobs', { jobs: removed });
+  }
+
+  /** Removes matching jobs pass after pass until a pass finds none, waiting for running ones; how many went. */
+  private async drainJobs(kind: string, pass: () => Promise<RemovedJobs>): Promise<number> {
+    let removed = 0;
+    const deadline = Date.now() + this.jobsTimeoutMs;
+    for (;;) {
+      const result = await pass();
+      removed += result.removed;
+      if (result.removed === 0 && result.remaining === 0) return removed;
+      if (Date.now() >= deadline) throw new Error(`${result.remaining} ${kind} jobs of the erase are still running`);
+      if (result.remaining > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }
 

@@ -2,6 +2,7 @@ import type { MigrationInterface } from 'typeorm';
 import { CreateMemoryTables1795432990113 } from '../migrations/1795432990113-CreateMemoryTables.js';
 import { MemoriesRoomForHotUpdates1795440132684 } from '../migrations/1795440132684-MemoriesRoomForHotUpdates.js';
 import { CreateInferenceEvents1795443000000 } from '../migrations/1795443000000-CreateInferenceEvents.js';
+import { InferenceEventsKeepTheirRequest1795443900000 } from '../migrations/1795443900000-InferenceEventsKeepTheirRequest.js';
 
 /** All a migration may use of TypeORM's QueryRunner; TypeORM's own query runner satisfies it. */
 export interface MigrationQueryRunner {
@@ -24,4 +25,5 @@ export const MEMORY_MIGRATIONS: readonly SqlMigration[] = [
   new CreateMemoryTables1795432990113(),
   new MemoriesRoomForHotUpdates1795440132684(),
   new CreateInferenceEvents1795443000000(),
+  new InferenceEventsKeepTheirRequest1795443900000(),
 ];
