@@ -3,7 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { EngramConfig } from '@engram/config';
+import { createLogger, EngramMetrics, instrumentHttp, Tracing } from '@engram/telemetry';
 import { AppModule } from './app.module.js';
+import { PRINCIPAL, type AuthenticatedRequest } from './common/guards/auth.guard.js';
 import { RATE_LIMIT, rateLimitHeaders, type RateLimitedRequest } from './common/http/rate-limit-headers.js';
 import { setupOpenApi } from './openapi.js';
 
@@ -23,10 +25,26 @@ export async function createApp(config: EngramConfig): Promise<NestFastifyApplic
     // paths (`/mem0/v2/entities/user/{name}/`): up to the 255 characters an owner id may have, encoded.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: config.logLevel === 'silent' ? false : ['error', 'warn', 'log'],
+  const logger = createLogger(config);
+  // Built before Nest starts: a bad configuration found while building it (the sources file) then reaches main's
+  // one-line handler rather than Nest's exception handler.
+  const root = await AppModule.forRoot(config);
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, {
+    logger,
+    // The JSON body's bytes stay on the request (`rawBody`): a signed request's signature covers them as sent, which
+    // no re-serialisation of the parsed body could reproduce (key order, spacing, escapes).
+    rawBody: true,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  instrumentHttp(fastify, {
+    metrics: app.get(EngramMetrics),
+    tracing: app.get(Tracing),
+    logger,
+    tenantOf: (request) => {
+      const principal = (request as AuthenticatedRequest)[PRINCIPAL];
+      return principal?.kind === 'tenant' ? principal.tenantId : undefined;
+    },
+  });
   // The API speaks JSON only: a text body is a 415, not a string that fails validation later.
   fastify.removeContentTypeParser('text/plain');
   // Many clients (mem0's among them) send `Content-Type: application/json` on a DELETE without a body: no body,

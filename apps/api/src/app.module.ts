@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import type { EngramConfig } from '@engram/config';
 import { EngramRuntimeModule } from '@engram/runtime';
+import { TelemetryModule } from '@engram/telemetry';
 import { ApiExceptionFilter } from './common/filters/api-exception.filter.js';
 import { AuthGuard } from './common/guards/auth.guard.js';
 import { UsageGuard } from './common/guards/usage.guard.js';
@@ -12,6 +13,8 @@ import { KvModule } from './kv/kv.module.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { Mem0Module } from './mem0/mem0.module.js';
 import { MemoriesModule } from './memories/memories.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { SourcesModule } from './sources/sources.module.js';
 
 @Module({})
 export class AppModule {
@@ -21,10 +24,13 @@ export class AppModule {
       module: AppModule,
       imports: [
         EngramRuntimeModule.forRoot(config, edition),
+        TelemetryModule.forRoot({ otlpEndpoint: config.otlpEndpoint, serviceName: 'engram-api' }),
+        MetricsModule.forEdition(config.edition),
         MemoriesModule,
         KvModule,
         McpModule,
         Mem0Module,
+        SourcesModule,
         ...edition.modules,
       ],
       controllers: [HealthController],

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ConfigException, loadConfig } from '@engram/config';
+import { StructuredLogger } from '@engram/telemetry';
 import { createApp } from './app.factory.js';
 
 async function bootstrap(): Promise<void> {
@@ -7,7 +8,13 @@ async function bootstrap(): Promise<void> {
   const app = await createApp(config);
   await app.listen({ port: config.port, host: config.host });
   const url = await app.getUrl();
-  console.log(`Engram listening on ${url} (edition ${config.edition}); docs at ${url}/docs`);
+  // In the configured format, so a JSON log pipeline reads it like any other line; written whatever LOG_LEVEL says
+  // (silent included), because supervisors and tests wait for it to know where the server listens.
+  new StructuredLogger({ format: config.logFormat, level: 'info' }).write(
+    'info',
+    'Engram',
+    `listening on ${url} (edition ${config.edition}); docs at ${url}/docs`,
+  );
 }
 
 bootstrap().catch((error: unknown) => {

@@ -6,7 +6,15 @@ import { routeRules } from './route-rules.js';
 
 /** The MCP endpoint of the OSS edition, driven by the MCP SDK's own client over HTTP on a loopback port. */
 
-const TOOLS = ['add_memory', 'delete_memory', 'get_memory', 'list_memories', 'search_memories', 'update_memory'];
+const TOOLS = [
+  'add_memory',
+  'delete_memory',
+  'get_memory',
+  'list_memories',
+  'list_memory_sources',
+  'search_memories',
+  'update_memory',
+];
 const user = () => `mcp-user-${Math.random().toString(36).slice(2, 10)}`;
 
 describe('MCP endpoint (OSS, no key)', () => {
@@ -42,7 +50,7 @@ describe('MCP endpoint (OSS, no key)', () => {
     expect(search.inputSchema.required).toEqual(['query']);
     expect(search.inputSchema.properties).toMatchObject({
       limit: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
-      mode: { enum: ['hybrid', 'vector', 'keyword'], default: 'hybrid' },
+      mode: { enum: ['hybrid', 'vector', 'keyword'] },
       threshold: { type: 'number', minimum: 0, maximum: 1 },
       filters: { type: 'object', description: expect.stringContaining('metadata.<key>') },
     });

@@ -20,10 +20,11 @@ describe('operational routes', () => {
     const res = await api.request('GET', '/ready');
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ready');
-    for (const name of ['storage', 'queue', 'embedder']) {
+    for (const name of ['storage', 'queue', 'kv', 'embedder']) {
       expect(res.body.dependencies[name]).toMatchObject({ status: 'up', latency_ms: expect.any(Number) });
     }
     expect(res.body.dependencies.embedder.model).toMatch(/^hash-v1-/);
+    expect(res.body.dependencies.kv.backend).toBe('in-process');
   });
 
   it('serves the OpenAPI document with the memory routes, and its UI', async () => {

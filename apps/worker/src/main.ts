@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { ConfigException, loadConfig, type EngramConfig } from '@engram/config';
+import { createLogger, StructuredLogger } from '@engram/telemetry';
 import { WorkerModule } from './worker.module.js';
 
 /** A separate worker shares the queue and the database with the API: both must be servers. */
@@ -16,10 +17,15 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig();
   assertShareable(config);
   const app = await NestFactory.createApplicationContext(await WorkerModule.forRoot(config), {
-    logger: config.logLevel === 'silent' ? false : ['error', 'warn', 'log'],
+    logger: createLogger(config),
   });
   app.enableShutdownHooks();
-  console.log(`Engram worker started (edition ${config.edition}, pid ${process.pid})`);
+  // Written whatever LOG_LEVEL says, as before: supervisors and tests wait for it.
+  new StructuredLogger({ format: config.logFormat, level: 'info' }).write(
+    'info',
+    'Engram',
+    `worker started (edition ${config.edition}, pid ${process.pid})`,
+  );
 }
 
 bootstrap().catch((error: unknown) => {

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { EngramConfig } from '@engram/config';
 import { EngramRuntimeModule } from '@engram/runtime';
+import { TelemetryModule } from '@engram/telemetry';
 import { loadEdition } from './edition.js';
 
 /**
@@ -13,7 +14,12 @@ export class WorkerModule {
     const edition = await loadEdition(config);
     return {
       module: WorkerModule,
-      imports: [EngramRuntimeModule.forRoot({ ...config, runWorkers: true }, edition), ...edition.modules],
+      imports: [
+        EngramRuntimeModule.forRoot({ ...config, runWorkers: true }, edition),
+        // Embedding batches traced to the collector; their metrics are recorded but not served yet (no HTTP here).
+        TelemetryModule.forRoot({ otlpEndpoint: config.otlpEndpoint, serviceName: 'engram-worker' }),
+        ...edition.modules,
+      ],
     };
   }
 }

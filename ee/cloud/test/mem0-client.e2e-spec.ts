@@ -115,14 +115,19 @@ describe('mem0-compatible API (cloud edition)', () => {
     await expect(
       client.add([{ role: 'user', content: 'one too many' }], { userId: 'u', infer: false }),
     ).rejects.toBeInstanceOf(mem0.MemoryQuotaExceededError);
-    // infer: false, as above: an inferred add is accepted first and applied later (its event reports the refusal).
-    const raw = await mem0Fetch({ host, apiKey: small.key }, 'POST', '/v3/memories/add/', {
-      messages: [{ role: 'user', content: 'one too many' }],
-      user_id: 'u',
-      infer: false,
-    });
-    expect(raw.status).toBe(413);
-    expect(raw.body.detail).toMatch(/quota|memories/i);
+    // An inferred add (mem0's default) is refused up front too, though its memories would be written by a worker.
+    await expect(client.add([{ role: 'user', content: 'I live in Oslo.' }], { userId: 'u' })).rejects.toBeInstanceOf(
+      mem0.MemoryQuotaExceededError,
+    );
+    for (const infer of [false, true]) {
+      const raw = await mem0Fetch({ host, apiKey: small.key }, 'POST', '/v3/memories/add/', {
+        messages: [{ role: 'user', content: 'one too many' }],
+        user_id: 'u',
+        infer,
+      });
+      expect(raw.status).toBe(413);
+      expect(raw.body.detail).toMatch(/quota|memories/i);
+    }
     expect((await client.getAll({ filters: { user_id: 'u' } })).count).toBe(2);
   });
 

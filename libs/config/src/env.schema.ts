@@ -71,9 +71,14 @@ const envSchema = z.object({
   MEMORY_HTTP_URL: url(['http:', 'https:']),
   MEMORY_HTTP_API_KEY: optionalString,
   MEMORY_HTTP_SIGNING_SECRET: optionalString,
+  MEMORY_HTTP_KEY_ID: optionalString,
   MEMORY_HTTP_TIMEOUT_MS: integer(10_000, 100, 600_000),
   MEMORY_HTTP_RETRIES: integer(3, 0, 10),
   ENGRAM_SIGNING_SECRET: optionalString,
+  ENGRAM_SECRETS_KEY: optionalString.refine(
+    (value) => value === undefined || /^[0-9a-fA-F]{64}$/.test(value) || Buffer.from(value, 'base64').length === 32,
+    { message: 'must be 32 bytes, as 64 hex characters or base64' },
+  ),
   MEMORY_SOURCES_FILE: optionalString,
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -110,9 +115,22 @@ export interface EngramConfig {
   llm?: { baseUrl: string; model: string; apiKey?: Secret };
   memoryProvider: 'local' | 'postgres' | 'http';
   /** MEMORY_PROVIDER=http: the remote mem0-compatible server (its mem0 root, e.g. `http://host:8080/mem0`). */
-  memoryHttp?: { url: string; apiKey?: Secret; signingSecret?: Secret; timeoutMs: number; retries: number };
+  memoryHttp?: {
+    url: string;
+    apiKey?: Secret;
+    signingSecret?: Secret;
+    /** The remote's id of the key the signing secret belongs to (a cloud remote: each key has its own secret). */
+    keyId?: string;
+    timeoutMs: number;
+    retries: number;
+  };
   /** OSS: the secret that signed requests (`X-Signature`) are checked with; unset, signed requests are refused. */
   signingSecret?: Secret;
+  /**
+   * Cloud: the 32-byte key that encrypts each API key's signing secret at rest (the server must read a signing secret
+   * back to check an HMAC, so it cannot keep only a hash of it); unset, cloud keys get no signing secrets.
+   */
+  secretsKey?: Secret;
   /** The typed file that declares the named memory sources (namespaces); unset, none are declared. */
   sourcesFile?: string;
   logFormat: 'json' | 'text';
@@ -207,11 +225,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           url: e.MEMORY_HTTP_URL,
           apiKey: secret(e.MEMORY_HTTP_API_KEY),
           signingSecret: secret(e.MEMORY_HTTP_SIGNING_SECRET),
+          keyId: e.MEMORY_HTTP_KEY_ID,
           timeoutMs: e.MEMORY_HTTP_TIMEOUT_MS,
           retries: e.MEMORY_HTTP_RETRIES,
         }
       : undefined,
     signingSecret: secret(e.ENGRAM_SIGNING_SECRET),
+    secretsKey: secret(e.ENGRAM_SECRETS_KEY),
     sourcesFile: e.MEMORY_SOURCES_FILE,
     logFormat: e.LOG_FORMAT,
     logLevel: e.LOG_LEVEL,

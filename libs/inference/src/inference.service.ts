@@ -1,18 +1,23 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import {
   CLOCK,
   currentRequestContext,
   MemoryException,
   MemoryExceptionCode,
+  MEMORY_TELEMETRY,
   MemoryService,
   newId,
+  NOOP_MEMORY_TELEMETRY,
   runInRequestContext,
+  USAGE_TRACKER,
   type Clock,
   type Memory,
   type MemoryScope,
+  type MemoryTelemetry,
   type NewMemory,
   type RequestContext,
   type TenantId,
+  type UsageTracker,
 } from '@engram/memory-core';
 import type { JobHandler, JobQueue } from '@engram/queue';
 import {
@@ -103,7 +108,9 @@ export class InferenceService implements JobHandler<InferenceJob>, OnApplication
     @Inject(INFERENCE_ENGINE) private readonly engine: InferenceEngine,
     @Inject(INFERENCE_EVENT_STORE) private readonly events: InferenceEventStore,
     @Inject(INFERENCE_QUEUE) private readonly queue: JobQueue<InferenceJob>,
+    @Inject(USAGE_TRACKER) private readonly usage: UsageTracker,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() @Inject(MEMORY_TELEMETRY) private readonly telemetry: MemoryTelemetry = NOOP_MEMORY_TELEMETRY,
   ) {}
 
   get engineName(): string {
@@ -121,8 +128,9 @@ export class InferenceService implements JobHandler<InferenceJob>, OnApplication
         'messages: nothing to infer from; give at least one message that is not a system one',
       );
     }
-    // Refuse a scope-less add now, not in the background.
+    // Refuse now, not in the background, a scope-less add and one the tenant has no room for.
     await this.memories.count(scope);
+    await this.usage.check(scope.tenantId, 'inference', 1);
     const event = newInferenceEvent(newId(), scope, this.engine.name, this.clock.now());
     const context = currentRequestContext();
     const request: InferenceRequest = {
@@ -208,6 +216,7 @@ export class InferenceService implements JobHandler<InferenceJob>, OnApplication
   /** The job's last attempt failed: the event says so, and its request goes. */
   async failed(job: InferenceJob, reason: string): Promise<void> {
     this.logger.error(`inference ${job.eventId} failed: ${reason}`);
+    this.telemetry.inferenceFinished('failed');
     await this.events.update(job.tenantId, job.eventId, {
       status: 'failed',
       error: reason,
@@ -238,18 +247,45 @@ export class InferenceService implements JobHandler<InferenceJob>, OnApplication
     const options: InferOptions = { actor: request.actor, defaults: request.defaults, wait: request.wait };
     await this.events.update(event.tenantId, event.id, { status: 'running', updatedAt: this.clock.now() });
     const outcomes: InferenceOutcome[] = [];
+    let engineFailure: string | null;
+    try {
+      engineFailure = await this.infer(event, scope, request.messages, options, outcomes);
+    } catch (error) {
+      if (!isFinal(error)) throw error;
+      // Trying again would be refused again (the tenant's quota, a memory that fails validation): the event fails
+      // now, with what was applied before.
+      this.telemetry.inferenceFinished('failed');
+      await this.events.update(event.tenantId, event.id, {
+        status: 'failed',
+        outcomes,
+        error: errorText(error),
+        updatedAt: this.clock.now(),
+        request: null,
+      });
+      return;
+    }
+    await this.finish(event, outcomes, engineFailure);
+  }
+
+  /** Plans and applies; when the engine fails, stores the messages as they are and returns why it failed. */
+  private async infer(
+    event: InferenceEvent,
+    scope: MemoryScope,
+    messages: readonly InferenceMessage[],
+    options: InferOptions,
+    outcomes: InferenceOutcome[],
+  ): Promise<string | null> {
     let plan: { facts: string[]; existing: Map<string, Memory>; decisions: MemoryDecision[] };
     try {
-      plan = await this.plan(scope, request.messages);
+      plan = await this.plan(scope, messages);
     } catch (error) {
       const reason = errorText(error);
       this.logger.warn(`inference ${event.id} failed, storing the messages as they are: ${reason}`);
-      outcomes.push(...(await this.storeRaw(event, scope, request.messages, options, reason)));
-      await this.finish(event, outcomes, reason);
-      return;
+      outcomes.push(...(await this.storeRaw(event, scope, messages, options, reason)));
+      return reason;
     }
     await this.apply(event, scope, plan, options, outcomes);
-    await this.finish(event, outcomes, null);
+    return null;
   }
 
   private async plan(scope: MemoryScope, messages: readonly InferenceMessage[]) {
@@ -404,6 +440,7 @@ export class InferenceService implements JobHandler<InferenceJob>, OnApplication
   }
 
   private finish(event: InferenceEvent, outcomes: InferenceOutcome[], error: string | null): Promise<void> {
+    this.telemetry.inferenceFinished(error === null ? 'succeeded' : 'fallback');
     return this.events.update(event.tenantId, event.id, {
       status: 'succeeded',
       outcomes,
@@ -449,6 +486,11 @@ function contextOf(job: InferenceJob, request: InferenceRequest): RequestContext
       ...(request.keyId ? { keyId: request.keyId } : {}),
     },
   };
+}
+
+/** An error a retry would meet again: Engram's own refusals, but not a dependency that is down. */
+function isFinal(error: unknown): boolean {
+  return error instanceof MemoryException && error.code !== MemoryExceptionCode.DEPENDENCY_UNAVAILABLE;
 }
 
 function errorText(error: unknown): string {

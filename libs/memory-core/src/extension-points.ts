@@ -20,7 +20,13 @@ export class FixedTenantProvider implements TenantProvider {
   }
 }
 
-export type UsageOperation = 'memory.write' | 'memory.read' | 'memory.search' | 'memory.delete' | 'embedding';
+/**
+ * What a tenant's usage is checked and counted for. `inference` is an `infer: true` add, checked when it is accepted:
+ * its memories are written later, in a worker, so a tenant with no room left for one is refused up front (413) rather
+ * than told so by the event.
+ */
+export type UsageOperation =
+  'memory.write' | 'memory.read' | 'memory.search' | 'memory.delete' | 'embedding' | 'inference';
 
 /** The state of the caller's rate limit after its request was admitted: what `X-RateLimit-*` report. */
 export interface RateLimitState {

@@ -10,3 +10,5 @@ export const CLOCK = Symbol('CLOCK');
 export const AUTHENTICATOR = Symbol('AUTHENTICATOR');
 /** Key-value memory (`KeyValueProvider`): Redis when REDIS_URL is set, else in process. */
 export const KEY_VALUE_PROVIDER = Symbol('KEY_VALUE_PROVIDER');
+/** The observer of the core's operations (`MemoryTelemetry`); unbound, the no-op default applies. */
+export const MEMORY_TELEMETRY = Symbol('MEMORY_TELEMETRY');

@@ -112,6 +112,13 @@ export interface MemoryProvider {
    * The one method that crosses tenants: it serves the system, never a request.
    */
   listPending(olderThan: Date, limit: number): Promise<EmbeddingJob[]>;
+  /**
+   * Purger: deletes up to `limit` memories of any tenant whose expiry is at or before `before`, and returns how
+   * many. Reads hide expired memories already; this gives their space back. As for expired memories a `clear`
+   * sweeps, nobody deleted them: no DELETE history row is written, and their history is kept as after a delete.
+   * Crosses tenants like `listPending`, and serves the system, never a request.
+   */
+  purgeExpired(before: Date, limit: number): Promise<number>;
 
   health(): Promise<ProviderHealth>;
   close(): Promise<void>;

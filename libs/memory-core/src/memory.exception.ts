@@ -22,6 +22,8 @@ export enum MemoryExceptionCode {
   KV_EXISTS = 'KV_EXISTS',
   /** Key-value memory: no live entry under the key. */
   KV_NOT_FOUND = 'KV_NOT_FOUND',
+  /** A named memory source that the sources file does not declare. */
+  SOURCE_NOT_FOUND = 'SOURCE_NOT_FOUND',
 }
 
 /** What a RATE_LIMITED exception carries (and its response shows): the limit, and when to try again. */

@@ -6,6 +6,7 @@ import {
   type MemoryProviderContractSubject,
 } from './contract/contract-harness.js';
 import { describeIsolationContract } from './contract/isolation.contract.js';
+import { describeLifecycleContract } from './contract/lifecycle.contract.js';
 import { describeReadContract } from './contract/reads.contract.js';
 import { describeSearchContract } from './contract/search.contract.js';
 import { describeWorkflowContract } from './contract/workflow.contract.js';
@@ -34,6 +35,7 @@ const PROVIDER_METHODS = [
   'setEmbedding',
   'markFailed',
   'listPending',
+  'purgeExpired',
   'health',
   'close',
 ] as const satisfies readonly (keyof MemoryProvider)[];
@@ -47,8 +49,8 @@ const everyMethodListed: [UnlistedMethod] extends [never] ? true : never = true;
  * tenant-isolating wrapper, ...). It only talks to the protocol; `setup` runs once for the whole suite and
  * each test works in scopes of its own, so a shared, non-empty database is fine.
  *
- * Layers: the protocol's shape; each method's behaviour; a full CRUD workflow; scope isolation (another user,
- * tenant, agent or run, for every method, and scope-less calls refused).
+ * Layers: the protocol's shape; each method's behaviour (the lifecycle of expiry and purging included); a full CRUD
+ * workflow; scope isolation (another user, tenant, agent or run, for every method, and scope-less calls refused).
  */
 export function describeMemoryProviderContract(name: string, setup: MemoryProviderContractSetup): void {
   describe(`${name} (MemoryProvider contract)`, () => {
@@ -72,6 +74,7 @@ export function describeMemoryProviderContract(name: string, setup: MemoryProvid
       describeWriteContract(h);
       describeReadContract(h);
       describeSearchContract(h);
+      describeLifecycleContract(h);
     });
 
     describeWorkflowContract(h);

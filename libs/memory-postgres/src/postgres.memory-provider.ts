@@ -372,13 +372,13 @@ export class PostgresMemoryProvider implements MemoryProvider {
     });
   }
 
-  /**
-   * Housekeeping, not part of the protocol: deletes up to `limit` memories whose expiry has passed, of every
-   * tenant, and returns how many. Reads never return them anyway; this only gives the space back.
-   */
-  purgeExpired(limit = 10_000): Promise<number> {
+  /** Without arguments (housekeeping by hand, tests): what has expired by the clock's now, 10,000 at most. */
+  purgeExpired(before?: Date, limit = 10_000): Promise<number> {
     return this.run(noScope, null, async (now) => {
-      const rows = await this.rows(purgeExpired(now, limit));
+      const upTo = before === undefined ? now : checkDate(before, 'before');
+      if (typeof limit !== 'number' || Number.isNaN(limit)) throw MemoryException.validation('limit must be a number');
+      if (limit < 1) return 0;
+      const rows = await this.rows(purgeExpired(upTo, Math.min(Math.floor(limit), 2 ** 31 - 1)));
       return rows.length;
     });
   }

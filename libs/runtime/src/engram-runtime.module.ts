@@ -19,10 +19,13 @@ import {
   EMBEDDING_QUEUE,
   EmbeddingPipeline,
   EmbeddingReconciler,
+  ExpiredMemoryPurger,
   FixedTenantProvider,
   GDPR_SERVICE,
   KEY_VALUE_PROVIDER,
+  loadMemorySources,
   MEMORY_PROVIDER,
+  MEMORY_SOURCES,
   MemoryGdprService,
   MemoryService,
   NoopAuditLogger,
@@ -73,6 +76,7 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
     @Inject(EMBEDDER) private readonly embedder: Embedder,
     private readonly pipeline: EmbeddingPipeline,
     private readonly reconciler: EmbeddingReconciler,
+    private readonly purger: ExpiredMemoryPurger,
     private readonly accesses: AccessRecorder,
     private readonly inference: InferenceService,
   ) {}
@@ -82,6 +86,7 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
     if (!this.config.runWorkers) return;
     this.queue.start(this.pipeline);
     this.reconciler.start();
+    this.purger.start();
     // The embedded database belongs to this process alone: whatever it left unfinished died with its previous run,
     // so it is resumed at once rather than after the delay that spares other live processes' work.
     this.inference.startWorker({ resumeAtBootAfterMs: this.config.databaseUrl ? undefined : 0 });
@@ -90,6 +95,7 @@ class RuntimeLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
   async onApplicationShutdown(): Promise<void> {
     await this.inference.onApplicationShutdown();
     await this.reconciler.stop();
+    await this.purger.stop();
     await this.accesses.stop();
     await this.queue.close();
     await this.provider.close();
@@ -158,6 +164,8 @@ export class EngramRuntimeModule {
         AccessRecorder,
         EmbeddingPipeline,
         EmbeddingReconciler,
+        ExpiredMemoryPurger,
+        { provide: MEMORY_SOURCES, useValue: loadMemorySources(config.sourcesFile) },
         RuntimeLifecycle,
         ...keyValueProviders(config),
         ...edition.extensions,
@@ -182,6 +190,8 @@ export class EngramRuntimeModule {
         AccessRecorder,
         EmbeddingPipeline,
         EmbeddingReconciler,
+        ExpiredMemoryPurger,
+        MEMORY_SOURCES,
         ...edition.extensions.map(tokenOf),
       ],
     };

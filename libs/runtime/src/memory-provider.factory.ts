@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { EngramConfig } from '@engram/config';
 import { ConfigException } from '@engram/config';
-import { LocalMemoryProvider, type Clock, type MemoryProvider } from '@engram/memory-core';
+import { LocalMemoryProvider, OSS_TENANT_ID, type Clock, type MemoryProvider } from '@engram/memory-core';
+import { HttpMemoryProvider } from '@engram/memory-http';
 import { createPostgresMemoryProvider } from '@engram/memory-postgres';
 
 export interface MemoryProviderDependencies {
@@ -29,7 +30,19 @@ export async function createMemoryProvider(
         embedderDimensions,
         clock,
       });
-    case 'http':
-      throw new ConfigException('invalid configuration: MEMORY_PROVIDER=http is not supported by this build yet');
+    case 'http': {
+      // The configuration refuses MEMORY_PROVIDER=http without these; checked again for the type's sake.
+      const remote = config.memoryHttp;
+      if (!remote) throw new ConfigException('invalid configuration: MEMORY_PROVIDER=http needs MEMORY_HTTP_URL');
+      // One organisation, one remote key: the OSS tenant's memories live in the remote key's tenant.
+      return new HttpMemoryProvider({
+        baseUrl: remote.url,
+        timeoutMs: remote.timeoutMs,
+        retries: remote.retries,
+        tenants: new Map([
+          [OSS_TENANT_ID, { apiKey: remote.apiKey?.reveal(), signingSecret: remote.signingSecret?.reveal() }],
+        ]),
+      });
+    }
   }
 }

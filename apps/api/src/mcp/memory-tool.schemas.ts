@@ -76,7 +76,8 @@ export const searchMemoriesInput = z.strictObject({
   limit: search.limit.describe('How many results at most, 1 to 100 (10 by default).'),
   threshold: search.threshold.describe('Drop results scoring below this (0 to 1).'),
   mode: search.mode.describe(
-    'hybrid (meaning and keywords, the default), vector (meaning only) or keyword (exact words only).',
+    'hybrid (meaning and keywords), vector (meaning only) or keyword (exact words only). Left out: the ' +
+      "namespace's default mode when it is a declared source (see list_memory_sources), else hybrid.",
   ),
   recency_weight: search.recency_weight.describe('0 to 1: how much to favour recent memories.'),
   importance_weight: search.importance_weight.describe('0 to 1: how much to favour important memories.'),
@@ -147,3 +148,20 @@ export const listOutput = z.object({
   next_cursor: z.string().nullable().describe('pass as cursor for the next page; null on the last page'),
 });
 export const deletedOutput = z.object({ deleted: z.literal(true) });
+
+export const listMemorySourcesInput = z.strictObject({});
+
+/** A named memory source as `GET /v1/sources` presents it (`presentMemorySource`). */
+export const sourcesOutput = z.object({
+  sources: z.array(
+    z.looseObject({
+      name: z.string().describe('pass it as namespace to the other tools'),
+      description: z.string(),
+      default_ttl_seconds: z
+        .number()
+        .nullable()
+        .describe('memories added without expires_at live this long; null: forever'),
+      default_search_mode: z.enum(['hybrid', 'vector', 'keyword']).describe('the mode of a search that gives none'),
+    }),
+  ),
+});

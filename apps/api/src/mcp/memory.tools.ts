@@ -3,16 +3,19 @@ import { MemoryService, TENANT_PROVIDER, parseFilter, type TenantProvider } from
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { newMemoryOf, patchOf, scopeOf, searchRequestOf } from '../memories/memory-input.mapper.js';
 import { presentMemory } from '../memories/memory.presenter.js';
+import { presentMemorySource } from '../sources/memory-source.presenter.js';
 import {
   addMemoryInput,
   deleteMemoryInput,
   deletedOutput,
   getMemoryInput,
   listMemoriesInput,
+  listMemorySourcesInput,
   listOutput,
   oneMemoryOutput,
   searchMemoriesInput,
   searchOutput,
+  sourcesOutput,
   updateMemoryInput,
   type AddMemoryInput,
   type ListMemoriesInput,
@@ -117,6 +120,24 @@ export class MemoryTools {
         annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
       },
       ({ id }) => runTool('delete_memory', 'memories:write', () => this.delete(id)),
+    );
+
+    server.registerTool(
+      'list_memory_sources',
+      {
+        title: 'List memory sources',
+        description:
+          'List the named memory sources (namespaces) this deployment declares: what each holds, how long its ' +
+          'memories live by default and its default search mode. Pass a source name as namespace to add_memory, ' +
+          'search_memories or list_memories to use it; other namespaces work too, with no expiry and hybrid search.',
+        inputSchema: listMemorySourcesInput,
+        outputSchema: sourcesOutput,
+        annotations: { readOnlyHint: true, openWorldHint: false },
+      },
+      () =>
+        runTool('list_memory_sources', 'memories:read', async () => ({
+          sources: this.memories.listSources().map(presentMemorySource),
+        })),
     );
   }
 

@@ -39,7 +39,7 @@ export interface CloudMemoryProviderOptions {
    * worker, timers, the operator's routes. Read on every call.
    */
   currentTenant: () => TenantId | null;
-  /** The live tenants, for the one method that serves them all (`listPending`). */
+  /** The live tenants, for the methods that serve them all (`listPending`, `purgeExpired`). */
   tenantIds: () => Promise<readonly TenantId[]>;
   /** Told of every call the application wall refused (default: a warning in the log). */
   onCrossing?: (crossing: TenantCrossing) => void;
@@ -293,6 +293,31 @@ export class CloudMemoryProvider implements MemoryProvider {
       for (const tenantId of fullTenants) pages.set(tenantId, await this.pendingOf(tenantId, olderThan, longer));
     }
     return [...pages.values()].flat().slice(0, budget);
+  }
+
+  /**
+   * Cross-tenant like `listPending`, and for the same reason tenant by tenant: request traffic's role cannot see two
+   * tenants in one statement, and the owner connection is not this provider's to use (it would step over the
+   * database wall for the one method that deletes). Each tenant's batch runs under its own setting, where the
+   * expiry index's leading tenant_id makes it a range scan. The budget is spent in tenant order; the purger calls
+   * again while a call fills it, so every tenant is reached in the same pass. Within a request, only the request's
+   * tenant is purged.
+   */
+  async purgeExpired(before: Date, limit: number): Promise<number> {
+    checkDate(before, 'before');
+    if (typeof limit !== 'number' || Number.isNaN(limit)) throw MemoryException.validation('limit must be a number');
+    if (limit < 1) return 0;
+    const current = this.options.currentTenant();
+    const tenants = current === null ? await this.options.tenantIds() : [current];
+    let budget = Math.min(Math.floor(limit), MAX_LIMIT);
+    let purged = 0;
+    for (const tenantId of tenants) {
+      if (budget === 0) break;
+      const count = await this.tenancy.withTenant(tenantId, () => this.delegate.purgeExpired(before, budget));
+      purged += count;
+      budget -= count;
+    }
+    return purged;
   }
 
   health(): Promise<ProviderHealth> {

@@ -134,6 +134,10 @@ export class CloudUsageTracker implements UsageTracker, MemoryQuotas {
     switch (operation) {
       case 'embedding':
         return this.reserveEmbeddingTokens(tenantId, amount);
+      case 'inference':
+        // Room for `amount` memories now; the worker's writes reserve their own as any add does.
+        await this.reserveMemories(tenantId, amount);
+        return this.releaseMemories(tenantId, amount);
       case 'memory.write':
       case 'memory.read':
       case 'memory.search':
@@ -329,6 +333,7 @@ function statisticOf(operation: UsageOperation): PeriodCounter | null {
       return 'reads';
     case 'memory.delete':
     case 'embedding':
+    case 'inference':
       return null;
   }
 }

@@ -119,6 +119,11 @@ export class MeteredMemoryProvider implements MemoryProvider {
     return this.delegate.listPending(olderThan, limit);
   }
 
+  /** Not given back here: the stored count is recounted from Postgres (see CloudUsageTracker), expired rows gone. */
+  purgeExpired(before: Date, limit: number): Promise<number> {
+    return this.delegate.purgeExpired(before, limit);
+  }
+
   health(): Promise<ProviderHealth> {
     return this.delegate.health();
   }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
 import { OSS_TENANT_ID } from '../tenant.js';
 import { ACCESS_SCOPES, type AccessRule, type Principal } from './principal.js';
+import type { VerifiedSignature } from './request-signature.js';
 
 /**
  * Resolves the key a request presents into its caller, for the route's access rule (never called for public
@@ -10,6 +11,11 @@ import { ACCESS_SCOPES, type AccessRule, type Principal } from './principal.js';
  */
 export interface Authenticator {
   authenticate(presentedKey: string | null, rule: Exclude<AccessRule, { audience: 'public' }>): Promise<Principal>;
+  /**
+   * The caller of a request whose signature (request-signature.ts) the API has verified already. An edition that
+   * leaves it out accepts no signed requests (the cloud edition: its keys would need secrets of their own).
+   */
+  authenticateSigned?(signed: VerifiedSignature, rule: Exclude<AccessRule, { audience: 'public' }>): Promise<Principal>;
 }
 
 export function unauthorized(message: string): MemoryException {
@@ -47,5 +53,19 @@ export class StaticKeyAuthenticator implements Authenticator {
       if (!secretsMatch(presentedKey, this.apiKey)) throw unauthorized('the API key is not valid');
     }
     return { kind: 'tenant', tenantId: OSS_TENANT_ID, scopes: this.everyScope };
+  }
+
+  /** A valid signature (ENGRAM_SIGNING_SECRET) stands in for the key: whoever holds the secret is the organisation. */
+  async authenticateSigned(
+    signed: VerifiedSignature,
+    rule: Exclude<AccessRule, { audience: 'public' }>,
+  ): Promise<Principal> {
+    if (rule.audience === 'operator') throw forbidden('the OSS edition has no operator routes');
+    return {
+      kind: 'tenant',
+      tenantId: OSS_TENANT_ID,
+      scopes: this.everyScope,
+      signedUserContext: signed.userContext,
+    };
   }
 }

@@ -2,3 +2,4 @@ export * from './principal.js';
 export * from './authenticator.js';
 export * from './request-context.js';
 export * from './access-rule.decorator.js';
+export * from './request-signature.js';

@@ -1,3 +1,4 @@
+import type { SignedUserContext } from './request-signature.js';
 import type { TenantId } from '../tenant.js';
 
 /** What an API key may do (API.md, "Auth"). */
@@ -25,6 +26,8 @@ export type Principal =
       readonly scopes: ReadonlySet<AccessScope>;
       /** The API key's id, for logs and audit; absent for the OSS edition's single key. */
       readonly keyId?: string;
+      /** A signed request's X-User-Context: on whose behalf the signer says it calls (covered by the signature). */
+      readonly signedUserContext?: SignedUserContext;
     }
   | { readonly kind: 'operator' }
   | { readonly kind: 'anonymous' };

@@ -24,6 +24,8 @@ interface Stored {
  */
 export class InProcessKeyValueProvider implements KeyValueProvider {
   private readonly tenants = new Map<TenantId, Map<string, Stored>>();
+  /** Each tenant's keys in order, for scans; dropped whenever a key comes or goes, rebuilt by the next scan. */
+  private readonly sorted = new Map<TenantId, string[]>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -43,7 +45,7 @@ export class InProcessKeyValueProvider implements KeyValueProvider {
   async delete(tenantId: TenantId, key: string): Promise<boolean> {
     assertKvKey(key);
     const existed = this.live(tenantId, key) !== null;
-    this.tenants.get(tenantId)?.delete(key);
+    if (this.tenants.get(tenantId)?.delete(key)) this.sorted.delete(tenantId);
     return existed;
   }
 
@@ -70,19 +72,20 @@ export class InProcessKeyValueProvider implements KeyValueProvider {
 
   async scan(tenantId: TenantId, query: KvScanQuery): Promise<KvPage> {
     assertKvScan(query);
-    if (query.prefix !== undefined && query.prefix !== '') assertKvKey(query.prefix);
+    const prefix = query.prefix ?? '';
+    if (prefix !== '') assertKvKey(prefix);
     const after = decodeKvCursor(query.cursor);
-    const keys = [...(this.tenants.get(tenantId)?.keys() ?? [])]
-      .filter((k) => (after === null || k > after) && k.startsWith(query.prefix ?? ''))
-      .sort();
+    const keys = this.sortedKeys(tenantId);
     const entries: KvEntry[] = [];
-    for (const key of keys) {
+    for (let i = firstAbove(keys, after !== null && after >= prefix ? after : null, prefix); i < keys.length; i++) {
+      const key = keys[i];
+      if (!key.startsWith(prefix)) break;
       const stored = this.live(tenantId, key);
       if (!stored) continue;
       if (query.tag && stored.entry.tags[query.tag.name] !== query.tag.value) continue;
       entries.push(copyOf(stored));
       if (entries.length === query.limit) {
-        const more = keys.indexOf(key) < keys.length - 1;
+        const more = i + 1 < keys.length && keys[i + 1].startsWith(prefix);
         return { entries, nextCursor: more ? encodeKvCursor(key) : null };
       }
     }
@@ -105,6 +108,7 @@ export class InProcessKeyValueProvider implements KeyValueProvider {
   async clear(tenantId: TenantId): Promise<number> {
     const n = await this.count(tenantId);
     this.tenants.delete(tenantId);
+    this.sorted.delete(tenantId);
     return n;
   }
 
@@ -115,6 +119,7 @@ export class InProcessKeyValueProvider implements KeyValueProvider {
       const stored = this.live(tenantId, key);
       if (stored && stored.entry.userId === userId) {
         entries?.delete(key);
+        this.sorted.delete(tenantId);
         n++;
       }
     }
@@ -127,6 +132,17 @@ export class InProcessKeyValueProvider implements KeyValueProvider {
 
   async close(): Promise<void> {
     this.tenants.clear();
+    this.sorted.clear();
+  }
+
+  /** The tenant's keys in order; the array is a snapshot, safe to walk while entries expire. */
+  private sortedKeys(tenantId: TenantId): string[] {
+    let keys = this.sorted.get(tenantId);
+    if (!keys) {
+      keys = [...(this.tenants.get(tenantId)?.keys() ?? [])].sort();
+      this.sorted.set(tenantId, keys);
+    }
+    return keys;
   }
 
   private validate(write: KvWrite): string {
@@ -151,6 +167,7 @@ export class InProcessKeyValueProvider implements KeyValueProvider {
     };
     let entries = this.tenants.get(tenantId);
     if (!entries) this.tenants.set(tenantId, (entries = new Map()));
+    if (!entries.has(w.key)) this.sorted.delete(tenantId);
     entries.set(w.key, stored);
     return stored;
   }
@@ -162,10 +179,24 @@ export class InProcessKeyValueProvider implements KeyValueProvider {
     if (!stored) return null;
     if (stored.entry.expiresAt && stored.entry.expiresAt <= this.clock.now()) {
       entries?.delete(key);
+      this.sorted.delete(tenantId);
       return null;
     }
     return stored;
   }
+}
+
+/** Index of the first key after `after` (when given) and not below `prefix`, by binary search. */
+function firstAbove(keys: readonly string[], after: string | null, prefix: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const below = after !== null ? keys[mid] <= after : keys[mid] < prefix;
+    if (below) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function copyOf(stored: Stored): KvEntry {

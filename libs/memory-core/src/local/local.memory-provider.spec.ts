@@ -157,6 +157,24 @@ describe('LocalMemoryProvider', () => {
       await second.close();
     });
 
+    it('should log what purgeExpired deletes, so that a reopen with an earlier clock does not bring it back', async () => {
+      const clock = new ManualClock('2026-01-01T00:00:00Z');
+      const first = await LocalMemoryProvider.open({ dataDir, clock });
+      const [purged, kept] = await first.addMany(scope, [
+        { content: 'expires in ten seconds', expiresAt: new Date('2026-01-01T00:00:10Z') },
+        { content: 'expires next year', expiresAt: new Date('2027-01-01T00:00:00Z') },
+      ]);
+      expect(await first.purgeExpired(new Date('2026-01-01T00:00:20Z'), 10)).toBe(1);
+      await first.close();
+
+      // The clock has not reached the expiry: only the log can say the memory is gone.
+      const second = await LocalMemoryProvider.open({ dataDir, clock });
+      expect(await second.get(scope, purged.id)).toBeNull();
+      expect(await second.get(scope, kept.id)).not.toBeNull();
+      expect((await second.history(scope, purged.id)).map((entry) => entry.op)).toEqual(['ADD']);
+      await second.close();
+    });
+
     it('should share one fsync between concurrent writes (group commit)', async () => {
       const sut = await LocalMemoryProvider.open({ dataDir });
       const probe = await open(join(dataDir, 'probe'), 'w');

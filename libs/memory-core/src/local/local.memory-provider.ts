@@ -33,6 +33,7 @@ import { speakerLabel } from '../search/speaker-label.js';
 import { MemoryLog, type HistoryRow, type LogRecord } from './local-memory-log.js';
 import { compareIdsNewestFirst, rankMemories, termStats, type SearchCandidate } from './local-search.js';
 import {
+  checkDate,
   mergeAccesses,
   encodeCursor,
   validateEmbedding,
@@ -90,7 +91,7 @@ export class LocalMemoryProvider implements MemoryProvider {
     const path = join(options.dataDir, LOCAL_MEMORY_LOG_FILE);
     for (const record of await MemoryLog.replay(path)) provider.apply(record);
     // Expired memories are dropped here rather than carried into the compacted log.
-    provider.purgeExpired(provider.clock.now());
+    provider.dropExpired(provider.clock.now());
     provider.log = await MemoryLog.compact(path, provider.snapshot());
     return provider;
   }
@@ -324,12 +325,37 @@ export class LocalMemoryProvider implements MemoryProvider {
   }
 
   async listPending(olderThan: Date, limit: number): Promise<EmbeddingJob[]> {
+    const now = this.clock.now().getTime();
     const pending: Memory[] = [];
     for (const { memory } of this.memories.values()) {
-      if (memory.status === 'pending' && memory.updatedAt < olderThan) pending.push(memory);
+      if (memory.status === 'pending' && memory.updatedAt < olderThan && !isExpired(memory, now)) pending.push(memory);
     }
     pending.sort((a, b) => a.updatedAt.getTime() - b.updatedAt.getTime());
     return pending.slice(0, limit).map(embeddingJobOf);
+  }
+
+  /**
+   * Not through `run`: its lazy purge would remove what expired by now, so the count would no longer say what this
+   * call removed up to `before`. Kept history, no history row, as for the lazy purge.
+   */
+  async purgeExpired(before: Date, limit: number): Promise<number> {
+    checkDate(before, 'before');
+    if (typeof limit !== 'number' || Number.isNaN(limit)) throw MemoryException.validation('limit must be a number');
+    if (this.closed) {
+      throw new MemoryException(MemoryExceptionCode.DEPENDENCY_UNAVAILABLE, 'the memory provider is closed');
+    }
+    const max = Math.floor(limit);
+    const records: LogRecord[] = [];
+    for (const [id, { memory }] of this.memories) {
+      if (records.length >= max) break;
+      if (isExpired(memory, before.getTime())) {
+        this.memories.delete(id);
+        records.push({ op: 'delete', id });
+      }
+    }
+    // `nextExpiry` stays a lower bound of the remaining expiries, which is all `dropExpired` needs of it.
+    if (this.log) await this.log.append(records);
+    return records.length;
   }
 
   async health(): Promise<ProviderHealth> {
@@ -365,7 +391,7 @@ export class LocalMemoryProvider implements MemoryProvider {
       throw new MemoryException(MemoryExceptionCode.DEPENDENCY_UNAVAILABLE, 'the memory provider is closed');
     }
     const now = this.clock.now();
-    const records = this.purgeExpired(now);
+    const records = this.dropExpired(now);
     try {
       return work(now, records);
     } finally {
@@ -440,7 +466,7 @@ export class LocalMemoryProvider implements MemoryProvider {
    * Expired memories are removed lazily, on the first call that could see them. No history row: nobody
    * deleted them. Their removal is logged all the same, so a restart with an earlier clock cannot revive them.
    */
-  private purgeExpired(now: Date): LogRecord[] {
+  private dropExpired(now: Date): LogRecord[] {
     const records: LogRecord[] = [];
     if (now.getTime() < this.nextExpiry) return records;
     let nextExpiry = Number.POSITIVE_INFINITY;
@@ -495,6 +521,11 @@ function ownersOf(memory: Memory): [MemoryOwnerKind, string][] {
 function compareOwners(a: MemoryOwner, b: MemoryOwner): number {
   const byKind = OWNER_KIND_ORDER.indexOf(a.kind) - OWNER_KIND_ORDER.indexOf(b.kind);
   return byKind !== 0 ? byKind : compareCodePoints(a.id, b.id);
+}
+
+/** Expired at `at` (ms): an expiry at that very instant counts, as `expires_at <= $1` does in SQL. */
+function isExpired(memory: Memory, at: number): boolean {
+  return memory.expiresAt !== null && memory.expiresAt.getTime() <= at;
 }
 
 function matches(memory: Memory, filter: Filter | undefined): boolean {

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Embedder } from '../embedder.js';
 import type { EmbeddingJob, EmbeddingJobProcessor } from '../embedding-queue.js';
 import type { MemoryProvider } from '../memory-provider.js';
 import type { MemoryScope } from '../memory-scope.js';
-import { EMBEDDER, MEMORY_PROVIDER } from '../memory-core.tokens.js';
+import { EMBEDDER, MEMORY_PROVIDER, MEMORY_TELEMETRY } from '../memory-core.tokens.js';
+import { NOOP_MEMORY_TELEMETRY, Observed, type MemoryTelemetry } from '../telemetry/memory-telemetry.js';
 
 export interface PipelineBatchResult {
   written: number;
@@ -33,12 +34,14 @@ export class EmbeddingPipeline implements EmbeddingJobProcessor {
   constructor(
     @Inject(MEMORY_PROVIDER) private readonly provider: MemoryProvider,
     @Inject(EMBEDDER) private readonly embedder: Embedder,
+    @Optional() @Inject(MEMORY_TELEMETRY) readonly telemetry: MemoryTelemetry = NOOP_MEMORY_TELEMETRY,
   ) {}
 
   async process(jobs: readonly EmbeddingJob[]): Promise<void> {
     await this.run(jobs);
   }
 
+  @Observed('embedding_batch', (jobs: readonly EmbeddingJob[]) => jobs.length)
   async run(jobs: readonly EmbeddingJob[]): Promise<PipelineBatchResult> {
     // One read per tenant for the whole batch (a read by ids needs only the tenant), not one per job.
     const byTenant = new Map<string, EmbeddingJob[]>();

@@ -1,18 +1,19 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Embedder } from '../embedder.js';
 import { embeddingJobOf, type EmbeddingQueue } from '../embedding-queue.js';
 import type { AuditLogger, Clock, UsageTracker } from '../extension-points.js';
 import type { Filter } from '../filters/filter.js';
-import type {
-  Memory,
-  MemoryHistoryEntry,
-  MemoryPatch,
-  NewMemory,
-  OwnerPage,
-  OwnersQuery,
-  Page,
-  SearchMode,
-  SearchResult,
+import {
+  DEFAULT_NAMESPACE,
+  type Memory,
+  type MemoryHistoryEntry,
+  type MemoryPatch,
+  type NewMemory,
+  type OwnerPage,
+  type OwnersQuery,
+  type Page,
+  type SearchMode,
+  type SearchResult,
 } from '../memory.js';
 import { MemoryException } from '../memory.exception.js';
 import type { MemoryProvider } from '../memory-provider.js';
@@ -26,8 +27,13 @@ import {
   EMBEDDER,
   EMBEDDING_QUEUE,
   MEMORY_PROVIDER,
+  MEMORY_TELEMETRY,
   USAGE_TRACKER,
 } from '../memory-core.tokens.js';
+import type { MemorySource } from '../sources/memory-source.js';
+import { MemorySources } from '../sources/memory-sources.js';
+import { MEMORY_SOURCES } from '../sources/memory-sources.tokens.js';
+import { NOOP_MEMORY_TELEMETRY, Observed, type MemoryTelemetry } from '../telemetry/memory-telemetry.js';
 
 /** How long `?wait=true` waits for the embedding before answering with the memory still pending. */
 export const WAIT_FOR_READY_MS = 30_000;
@@ -35,6 +41,8 @@ export const WAIT_FOR_READY_MS = 30_000;
 export const SEARCH_LIMIT_MAX = 100;
 export const LIST_LIMIT_MAX = 1000;
 export const BATCH_MAX = 1000;
+/** The mode of a search that names none, unless its namespace is a declared source that says otherwise. */
+export const DEFAULT_SEARCH_MODE: SearchMode = 'hybrid';
 
 export interface WriteOptions {
   actor?: string;
@@ -65,6 +73,7 @@ export interface ScopedNewMemory {
 @Injectable()
 export class MemoryService {
   private readonly speakerLabels = new SpeakerLabelCache();
+  private readonly sources: MemorySources;
 
   constructor(
     @Inject(MEMORY_PROVIDER) private readonly provider: MemoryProvider,
@@ -74,7 +83,22 @@ export class MemoryService {
     @Inject(AUDIT_LOGGER) private readonly audit: AuditLogger,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly accesses: AccessRecorder,
-  ) {}
+    @Optional() @Inject(MEMORY_TELEMETRY) readonly telemetry: MemoryTelemetry = NOOP_MEMORY_TELEMETRY,
+    // Optional: without a sources file (and in tests) every namespace is free-form.
+    @Optional() @Inject(MEMORY_SOURCES) sources: MemorySources | null = null,
+  ) {
+    this.sources = sources ?? MemorySources.none();
+  }
+
+  /** The declared memory sources (MEMORY_SOURCES_FILE), in the file's order. */
+  listSources(): MemorySource[] {
+    return this.sources.list();
+  }
+
+  /** Throws SOURCE_NOT_FOUND for a name the sources file does not declare. */
+  getSource(name: string): MemorySource {
+    return this.sources.get(name);
+  }
 
   async add(scope: MemoryScope, memory: NewMemory, options: WriteOptions = {}): Promise<Memory> {
     const [added] = await this.addMany([{ scope, memory }], options);
@@ -82,6 +106,7 @@ export class MemoryService {
   }
 
   /** Adds memories that may belong to different scopes; answers in the order given. */
+  @Observed('add', (items: readonly ScopedNewMemory[]) => items.length)
   async addMany(items: readonly ScopedNewMemory[], options: WriteOptions = {}): Promise<Memory[]> {
     if (items.length === 0) return [];
     if (items.length > BATCH_MAX) throw MemoryException.validation(`at most ${BATCH_MAX} memories per batch`);
@@ -103,10 +128,11 @@ export class MemoryService {
       groups.set(key, group);
     });
     const added = new Array<Memory>(items.length);
+    const now = this.clock.now();
     for (const { scope, indexes } of groups.values()) {
       const stored = await this.provider.addMany(
         scope,
-        indexes.map((i) => items[i].memory),
+        indexes.map((i) => this.withSourceDefaults(scope, items[i].memory, now)),
         options.actor,
       );
       stored.forEach((memory, i) => (added[indexes[i]] = memory));
@@ -124,6 +150,7 @@ export class MemoryService {
     return options.wait ? this.awaitReady(added) : added;
   }
 
+  @Observed('get')
   async get(scope: MemoryScope, id: string): Promise<Memory> {
     assertTenantScope(scope);
     await this.usage.check(scope.tenantId, 'memory.read', 1);
@@ -136,6 +163,7 @@ export class MemoryService {
     return { ...memory, accessCount: memory.accessCount + this.accesses.pending(scope, id), accessedAt: at };
   }
 
+  @Observed('update')
   async update(scope: MemoryScope, id: string, patch: MemoryPatch, options: WriteOptions = {}): Promise<Memory> {
     assertTenantScope(scope);
     await this.usage.check(scope.tenantId, 'memory.write', 1);
@@ -152,6 +180,7 @@ export class MemoryService {
     return updated;
   }
 
+  @Observed('delete')
   async delete(scope: MemoryScope, id: string, actor = 'system'): Promise<void> {
     assertTenantScope(scope);
     await this.usage.check(scope.tenantId, 'memory.delete', 1);
@@ -166,6 +195,7 @@ export class MemoryService {
   }
 
   /** Deletes every memory of a scope. */
+  @Observed('delete_all')
   async deleteAll(scope: MemoryScope, actor = 'system'): Promise<number> {
     assertScoped(scope);
     await this.usage.check(scope.tenantId, 'memory.delete', 1);
@@ -180,6 +210,7 @@ export class MemoryService {
     return deleted;
   }
 
+  @Observed('list')
   async list(scope: MemoryScope, query: { limit: number; cursor?: string; filter?: Filter }): Promise<Page<Memory>> {
     assertScoped(scope);
     if (query.limit > LIST_LIMIT_MAX) throw MemoryException.validation(`limit must be at most ${LIST_LIMIT_MAX}`);
@@ -187,11 +218,12 @@ export class MemoryService {
     return this.provider.list(scope, query);
   }
 
+  @Observed('search')
   async search(scope: MemoryScope, request: SearchRequest): Promise<SearchResult[]> {
     assertScoped(scope);
     const limit = request.limit ?? 10;
     if (limit > SEARCH_LIMIT_MAX) throw MemoryException.validation(`limit must be at most ${SEARCH_LIMIT_MAX}`);
-    const mode = request.mode ?? 'hybrid';
+    const mode = request.mode ?? this.sources.find(scope.namespace)?.defaultSearchMode ?? DEFAULT_SEARCH_MODE;
     await this.usage.check(scope.tenantId, 'memory.search', 1);
 
     const embedding =
@@ -220,6 +252,7 @@ export class MemoryService {
     return results;
   }
 
+  @Observed('history')
   async history(scope: MemoryScope, id: string): Promise<MemoryHistoryEntry[]> {
     assertTenantScope(scope);
     const history = await this.provider.history(scope, id);
@@ -231,6 +264,7 @@ export class MemoryService {
    * The users, agents and runs that hold memories in the scope: the tenant's whole directory for a scope naming only
    * the tenant (what mem0's "entities" list), or those sharing memories with a narrower scope.
    */
+  @Observed('owners')
   async owners(scope: MemoryScope, query: OwnersQuery): Promise<OwnerPage> {
     assertTenantScope(scope);
     if (query.limit > LIST_LIMIT_MAX) throw MemoryException.validation(`limit must be at most ${LIST_LIMIT_MAX}`);
@@ -238,6 +272,7 @@ export class MemoryService {
     return this.provider.owners(scope, query);
   }
 
+  @Observed('count')
   async count(scope: MemoryScope, filter?: Filter): Promise<number> {
     assertScoped(scope);
     return this.provider.count(scope, filter);
@@ -254,6 +289,17 @@ export class MemoryService {
       this.provider.speakerLabels(scope),
     );
     return withoutNamedSpeakers(query, labels);
+  }
+
+  /**
+   * A memory added into a declared source without an expiry gets the source's: `now` + its default TTL. An explicit
+   * `expiresAt: null` means "never" and is kept; a free-form namespace changes nothing. The memory's own namespace
+   * wins over the scope's, as the providers store it. Malformed input is left to the provider's validation.
+   */
+  private withSourceDefaults(scope: MemoryScope, memory: NewMemory, now: Date): NewMemory {
+    if (typeof memory !== 'object' || memory === null || memory.expiresAt !== undefined) return memory;
+    const ttl = this.sources.find(memory.namespace ?? scope.namespace ?? DEFAULT_NAMESPACE)?.defaultTtlSeconds;
+    return ttl ? { ...memory, expiresAt: new Date(now.getTime() + ttl * 1000) } : memory;
   }
 
   private async awaitReady(memories: Memory[]): Promise<Memory[]> {

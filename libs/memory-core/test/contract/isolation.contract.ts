@@ -12,8 +12,8 @@ type Call = (provider: MemoryProvider, scope: MemoryScope) => Promise<unknown>;
 /** Methods over many memories: they refuse a scope without a user, agent or run. */
 type ManyMethod = 'add' | 'addMany' | 'search' | 'list' | 'count' | 'speakerLabels' | 'clear';
 /** Methods on given ids: the tenant is enough (mem0's `get(memory_id)`); a user, agent or run narrows them. */
-/** listPending serves the system across tenants and takes no scope. */
-type IdMethod = Exclude<keyof MemoryProvider, ManyMethod | 'health' | 'close' | 'listPending'>;
+/** listPending and purgeExpired serve the system across tenants and take no scope. */
+type IdMethod = Exclude<keyof MemoryProvider, ManyMethod | 'health' | 'close' | 'listPending' | 'purgeExpired'>;
 
 // Records, so that the compiler points out a method added to the protocol later.
 const MANY_CALLS: Record<ManyMethod, Call> = {

@@ -12,6 +12,12 @@ export interface KeyValueProviderContractSubject {
   elapse(ms: number): Promise<void>;
   teardown(): Promise<void>;
   tenants?: readonly [TenantId, TenantId];
+  /**
+   * For a provider whose indexes (key index, tag indexes) can outlive an expired entry: the names of those that still
+   * hold `key`, read from the backend directly. The expiry tests then check that the read or scan which comes across
+   * an expired entry leaves none. A provider without such indexes leaves it out.
+   */
+  indexesHolding?(tenantId: TenantId, key: string): Promise<string[]>;
 }
 
 export type KeyValueProviderContractSetup = () => Promise<KeyValueProviderContractSubject>;
@@ -182,6 +188,62 @@ export function describeKeyValueProviderContract(name: string, setup: KeyValuePr
       });
     });
 
+    describe('tags after expiry', () => {
+      /** What the backend still indexes under `key`; nothing to check for a provider without indexes. */
+      const indexesHolding = (t: TenantId, key: string) => subject.indexesHolding?.(t, key) ?? Promise.resolve([]);
+
+      it('should not find an expired entry by tag, nor count it, and drop it from every index on a scan', async () => {
+        await kv.set(tenant, `${p}gone`, 1, { ttlSeconds: 1, tags: { color: 'red', size: 's' } });
+        await kv.set(tenant, `${p}kept`, 2, { tags: { color: 'red' } });
+        if (subject.indexesHolding) expect(await indexesHolding(tenant, `${p}gone`)).not.toEqual([]);
+        await subject.elapse(1100);
+        expect(await scanAll(tenant, { prefix: p, tag: { name: 'color', value: 'red' } })).toEqual([`${p}kept`]);
+        expect(await indexesHolding(tenant, `${p}gone`)).toEqual([]);
+        expect(await scanAll(tenant, { prefix: p, tag: { name: 'size', value: 's' } })).toEqual([]);
+        expect(await kv.count(tenant, p)).toBe(1);
+      });
+
+      it('should drop an expired entry from its tag indexes on a scan without a tag', async () => {
+        await kv.set(tenant, `${p}gone`, 1, { ttlSeconds: 1, tags: { color: 'red' } });
+        await subject.elapse(1100);
+        expect(await scanAll(tenant, { prefix: p })).toEqual([]);
+        expect(await indexesHolding(tenant, `${p}gone`)).toEqual([]);
+        expect(await scanAll(tenant, { prefix: p, tag: { name: 'color', value: 'red' } })).toEqual([]);
+      });
+
+      it('should drop an expired entry from every index on a read', async () => {
+        await kv.setMany(tenant, [
+          { key: `${p}a`, value: 1, ttlSeconds: 1, tags: { color: 'red' } },
+          { key: `${p}b`, value: 2, ttlSeconds: 1, tags: { color: 'blue' } },
+        ]);
+        await subject.elapse(1100);
+        expect(await kv.get(tenant, `${p}a`)).toBeNull();
+        expect(await indexesHolding(tenant, `${p}a`)).toEqual([]);
+        expect(await kv.getMany(tenant, [`${p}b`])).toEqual([]);
+        expect(await indexesHolding(tenant, `${p}b`)).toEqual([]);
+      });
+
+      it('should list an entry written again after expiry under its new tags only', async () => {
+        await kv.set(tenant, `${p}k`, 1, { ttlSeconds: 1, tags: { color: 'red' } });
+        await subject.elapse(1100);
+        await kv.set(tenant, `${p}k`, 2, { tags: { color: 'blue' } });
+        expect(await scanAll(tenant, { prefix: p, tag: { name: 'color', value: 'red' } })).toEqual([]);
+        expect(await scanAll(tenant, { prefix: p, tag: { name: 'color', value: 'blue' } })).toEqual([`${p}k`]);
+        expect((await kv.get(tenant, `${p}k`))?.tags).toEqual({ color: 'blue' });
+      });
+
+      it('should drop an entry from its tag indexes on delete, even after it expired', async () => {
+        await kv.set(tenant, `${p}live`, 1, { tags: { color: 'red' } });
+        await kv.set(tenant, `${p}expired`, 1, { ttlSeconds: 1, tags: { color: 'red' } });
+        await subject.elapse(1100);
+        expect(await kv.delete(tenant, `${p}live`)).toBe(true);
+        expect(await kv.delete(tenant, `${p}expired`)).toBe(false);
+        expect(await indexesHolding(tenant, `${p}live`)).toEqual([]);
+        expect(await indexesHolding(tenant, `${p}expired`)).toEqual([]);
+        expect(await scanAll(tenant, { prefix: p, tag: { name: 'color', value: 'red' } })).toEqual([]);
+      });
+    });
+
     describe('batches', () => {
       it('should get many in the order asked, leaving out the missing', async () => {
         await kv.setMany(tenant, [
@@ -265,6 +327,60 @@ export function describeKeyValueProviderContract(name: string, setup: KeyValuePr
       it('should report its health', async () => {
         expect((await kv.health()).ok).toBe(true);
       });
+    });
+
+    describe('at scale', () => {
+      const N = 100_000;
+      const SET_CHUNK = 10_000;
+
+      it(`should batch set, scan once each, count, batch get and batch delete ${N} keys`, async () => {
+        const own = randomUUID() as TenantId;
+        const keys = Array.from({ length: N }, (_, i) => `bulk/${String(i).padStart(6, '0')}`);
+        for (let from = 0; from < N; from += SET_CHUNK) {
+          const writes = keys.slice(from, from + SET_CHUNK).map((key, i) => ({
+            key,
+            value: { i: from + i },
+            tags: { mod: String((from + i) % 10) },
+          }));
+          expect(await kv.setMany(own, writes)).toBe(writes.length);
+        }
+        await kv.set(own, 'other/outside', 0, { tags: { mod: '3' } });
+
+        // Counted in plain loops and asserted once: an expect per key would cost more than the provider does.
+        const seen = new Map<string, number>();
+        let outOfOrder = 0;
+        let previous = '';
+        let cursor: string | undefined;
+        do {
+          const page = await kv.scan(own, { prefix: 'bulk/', cursor, limit: 1000 });
+          for (const { key } of page.entries) {
+            if (key <= previous) outOfOrder++;
+            previous = key;
+            seen.set(key, (seen.get(key) ?? 0) + 1);
+          }
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        expect(outOfOrder).toBe(0);
+        expect(seen.size).toBe(N);
+        expect([...seen.values()].filter((times) => times !== 1)).toEqual([]);
+        expect(keys.filter((key) => !seen.has(key))).toEqual([]);
+        expect(await kv.count(own, 'bulk/')).toBe(N);
+        expect(await kv.count(own)).toBe(N + 1);
+
+        const byTag = await scanAll(own, { prefix: 'bulk/', tag: { name: 'mod', value: '3' } }, 1000);
+        expect(byTag).toHaveLength(N / 10);
+        expect(new Set(byTag).size).toBe(N / 10);
+
+        const entries = await kv.getMany(own, [...keys, 'bulk/missing']);
+        expect(entries).toHaveLength(N);
+        expect(entries.filter((e, i) => e.key !== keys[i] || (e.value as { i: number }).i !== i)).toEqual([]);
+
+        expect(await kv.deleteMany(own, keys)).toBe(N);
+        expect(await kv.count(own)).toBe(1);
+        expect(await kv.getMany(own, keys.slice(0, 1000))).toEqual([]);
+        expect(await scanAll(own, { tag: { name: 'mod', value: '3' } }, 1000)).toEqual(['other/outside']);
+        expect(await kv.clear(own)).toBe(1);
+      }, 120_000);
     });
 
     describe('eraseUser', () => {

@@ -15,6 +15,7 @@ import type { MemoryStatus } from '@engram/memory-core';
 @Index('memories_tenant_run_idx', { synchronize: false })
 @Index('memories_search_tsv_idx', { synchronize: false })
 @Index('memories_pending_idx', { synchronize: false })
+@Index('memories_expiry_idx', { synchronize: false })
 @Check('memories_status_check', `status IN ('pending', 'ready', 'failed')`)
 @Check('memories_importance_check', 'importance BETWEEN 1 AND 10')
 @Check('memories_confidence_check', 'confidence >= 0 AND confidence <= 1')

@@ -341,12 +341,19 @@ export function listPending(olderThan: Date, limit: number, now: Date): SqlState
   return { text, values: p.values };
 }
 
-/** Deletes up to `limit` expired memories of any tenant (housekeeping: reads already ignore them). */
-export function purgeExpired(now: Date, limit: number): SqlStatement {
+/**
+ * The purger's batch: deletes up to `limit` memories of any tenant whose expiry is at or before `before`. The rows
+ * are found through the partial index `memories_expiry_idx` (only rows with an expiry; under row-level security its
+ * leading tenant_id narrows it to the tenant), locked, and deleted by their ctid (a TID scan): joining back on the
+ * key instead lets the planner hash-join a scan of the whole table. A locked row's ctid cannot change under the
+ * statement. SKIP LOCKED: a row that a request is updating, or another process's purger is deleting, is left to the
+ * next batch rather than waited for. History is kept and none is written (see `MemoryProvider.purgeExpired`).
+ */
+export function purgeExpired(before: Date, limit: number): SqlStatement {
   const p = new SqlParams();
-  const text = `DELETE FROM memories m WHERE (m.tenant_id, m.id) IN (
-      SELECT e.tenant_id, e.id FROM memories e WHERE e.expires_at <= ${p.add(now)}::timestamptz
-      LIMIT ${p.add(limit)}::int)
+  const text = `DELETE FROM memories m WHERE m.ctid = ANY(ARRAY(
+      SELECT e.ctid FROM memories e WHERE e.expires_at <= ${p.add(before)}::timestamptz
+      LIMIT ${p.add(limit)}::int FOR UPDATE SKIP LOCKED))
     RETURNING m.id`;
   return { text, values: p.values };
 }

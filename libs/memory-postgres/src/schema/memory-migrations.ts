@@ -3,6 +3,7 @@ import { CreateMemoryTables1795432990113 } from '../migrations/1795432990113-Cre
 import { MemoriesRoomForHotUpdates1795440132684 } from '../migrations/1795440132684-MemoriesRoomForHotUpdates.js';
 import { CreateInferenceEvents1795443000000 } from '../migrations/1795443000000-CreateInferenceEvents.js';
 import { InferenceEventsKeepTheirRequest1795443900000 } from '../migrations/1795443900000-InferenceEventsKeepTheirRequest.js';
+import { MemoriesExpiryIndex1795444800000 } from '../migrations/1795444800000-MemoriesExpiryIndex.js';
 
 /** All a migration may use of TypeORM's QueryRunner; TypeORM's own query runner satisfies it. */
 export interface MigrationQueryRunner {
@@ -26,4 +27,5 @@ export const MEMORY_MIGRATIONS: readonly SqlMigration[] = [
   new MemoriesRoomForHotUpdates1795440132684(),
   new CreateInferenceEvents1795443000000(),
   new InferenceEventsKeepTheirRequest1795443900000(),
+  new MemoriesExpiryIndex1795444800000(),
 ];

@@ -35,6 +35,7 @@ export function statusOf(code: MemoryExceptionCode): number {
       return 403;
     case MemoryExceptionCode.MEMORY_NOT_FOUND:
     case MemoryExceptionCode.KV_NOT_FOUND:
+    case MemoryExceptionCode.SOURCE_NOT_FOUND:
       return 404;
     case MemoryExceptionCode.CONFLICT:
     case MemoryExceptionCode.KV_EXISTS:

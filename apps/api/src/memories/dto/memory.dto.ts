@@ -117,7 +117,8 @@ export const searchSchema = z.strictObject({
   filters: z.record(z.string(), z.unknown()).optional(),
   limit: z.number().int().min(1).max(100, 'must be at most 100').default(10),
   threshold: z.number().min(0).max(1).optional(),
-  mode: z.enum(['hybrid', 'vector', 'keyword']).default('hybrid'),
+  // No default here: absent, the namespace's declared source chooses, else hybrid (MemoryService.search).
+  mode: z.enum(['hybrid', 'vector', 'keyword']).optional(),
   recency_weight: z.number().min(0).max(1).optional(),
   importance_weight: z.number().min(0).max(1).optional(),
 });
