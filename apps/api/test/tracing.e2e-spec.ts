@@ -1,60 +1,16 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { OSS_TENANT_ID } from '@engram/memory-core';
 import { startTestApp, type TestApp } from './api-test.app.js';
-
-interface OtlpAttribute {
-  key: string;
-  value: { stringValue?: string; intValue?: number | string };
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: OtlpAttribute[];
-}
-interface OtlpExport {
-  resourceSpans: Array<{ resource: { attributes: OtlpAttribute[] }; scopeSpans: Array<{ spans: OtlpSpan[] }> }>;
-}
-
-/** A loopback OTLP/HTTP receiver: what a collector would be sent, kept as parsed JSON. */
-function startReceiver(): Promise<{ server: Server; url: string; exports: OtlpExport[]; contentTypes: string[] }> {
-  const exports: OtlpExport[] = [];
-  const contentTypes: string[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      if (request.method === 'POST' && request.url === '/v1/traces') {
-        contentTypes.push(String(request.headers['content-type']));
-        exports.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport);
-      }
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({ server, url: `http://127.0.0.1:${port}`, exports, contentTypes });
-    }),
-  );
-}
-
-const attribute = (span: OtlpSpan, key: string) => {
-  const value = span.attributes.find((a) => a.key === key)?.value;
-  return value?.stringValue ?? (value?.intValue === undefined ? undefined : Number(value.intValue));
-};
+import { spanAttribute as attribute, startOtlpReceiver, type OtlpReceiver } from './otlp-receiver.js';
 
 describe('traces exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: OtlpReceiver;
   let api: TestApp;
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   let memoryId: string;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
+    receiver = await startOtlpReceiver();
     api = await startTestApp({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     const added = await api.request('POST', '/v1/memories?wait=true', {
       body: { content: 'Erin sails on Sundays', user_id: 'erin' },
@@ -70,11 +26,10 @@ describe('traces exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set
     await api.close();
   });
   afterAll(async () => {
-    await new Promise((resolve) => receiver.server.close(resolve));
+    await receiver.close();
   });
 
-  const spans = () =>
-    receiver.exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+  const spans = () => receiver.spans();
 
   it('sends JSON to <endpoint>/v1/traces, as service engram-api', () => {
     expect(receiver.exports.length).toBeGreaterThan(0);

@@ -224,6 +224,28 @@ describe('quotas and rate limits over HTTP (cloud)', () => {
     expect(unknown.body.error.code).toBe('TENANT_NOT_FOUND');
   });
 
+  it("counts each tenant's usage in /metrics, one series per tenant and counter, for the operator only", async () => {
+    const [a, b] = [await tenantWithKey(), await tenantWithKey()];
+    const series = async (tenantId: string, counter: string) => {
+      const scraped = await api.request('GET', '/metrics', { headers: admin });
+      expect(scraped.status).toBe(200);
+      const line = String(scraped.body)
+        .split('\n')
+        .find((l) => l.startsWith(`engram_tenant_usage_total{tenant_id="${tenantId}",counter="${counter}"}`));
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    };
+    for (const content of ['one', 'two', 'three']) expect((await add(a.key, content)).status).toBe(202);
+    expect((await list(b.key)).status).toBe(200);
+
+    expect(await series(a.id, 'requests')).toBe(3);
+    expect(await series(a.id, 'memories_added')).toBe(3);
+    expect(await series(a.id, 'embedding_tokens')).toBeGreaterThan(0);
+    expect(await series(b.id, 'requests')).toBe(1);
+    expect(await series(b.id, 'memories_added')).toBe(0);
+    // The figures describe every tenant: a tenant's own key may not read them.
+    expect((await api.request('GET', '/metrics', { headers: bearer(a.key) })).status).toBe(403);
+  });
+
   it('keeps the month’s counts across a Redis restart: snapshot, FLUSHDB, restored, the quota still holds', async () => {
     const t = await tenantWithKey({ max_requests_per_month: 6 });
     for (let i = 0; i < 4; i++) expect((await list(t.key)).status).toBe(200);

@@ -17,6 +17,7 @@ import {
   type NewMemory,
   type RequestContext,
   type TenantId,
+  type TraceCarrier,
   type UsageTracker,
 } from '@engram/memory-core';
 import type { JobHandler, JobQueue } from '@engram/queue';
@@ -57,6 +58,8 @@ export interface InferenceJob {
   eventId: string;
   /** The data subject, so that a GDPR erase finds the subject's jobs. */
   userId: string | null;
+  /** The trace of the add that asked (when tracing is on): the worker's spans join it. */
+  trace?: TraceCarrier;
 }
 
 /** The metadata key, on every memory an inference writes, that says which event wrote it and why. */
@@ -143,7 +146,8 @@ export class InferenceService implements JobHandler<InferenceJob>, OnApplication
     };
     await this.events.create(event, request);
     try {
-      await this.queue.enqueue(event.id, jobOf(event));
+      const trace = this.telemetry.traceCarrier();
+      await this.queue.enqueue(event.id, { ...jobOf(event), ...(trace && { trace }) });
     } catch (error) {
       // The event and its request are stored: the sweep enqueues it again, so the add is still acknowledged.
       this.logger.warn(`inference ${event.id} could not be queued, the sweep will: ${errorText(error)}`);
@@ -210,7 +214,9 @@ export class InferenceService implements JobHandler<InferenceJob>, OnApplication
       this.events.request(job.tenantId, job.eventId),
     ]);
     if (!event || !request || event.status === 'succeeded' || event.status === 'failed') return;
-    await runInRequestContext(contextOf(job, request), () => this.run(event, request));
+    await this.telemetry.continueTrace('inference.run', [job.trace], () =>
+      runInRequestContext(contextOf(job, request), () => this.run(event, request)),
+    );
   }
 
   /** The job's last attempt failed: the event says so, and its request goes. */

@@ -1,4 +1,5 @@
 import type { Memory } from './memory.js';
+import type { TraceCarrier } from './telemetry/memory-telemetry.js';
 import type { TenantId } from './tenant.js';
 
 /** One memory to embed. The job id is the memory id, so a retry or a re-enqueue never duplicates work. */
@@ -10,6 +11,8 @@ export interface EmbeddingJob {
   agentId: string | null;
   runId: string | null;
   contentHash: string;
+  /** The trace of the write that queued it (when tracing is on): the worker's spans join it. */
+  trace?: TraceCarrier;
 }
 
 export type JobOutcome = 'completed' | 'failed';

@@ -30,6 +30,8 @@ export interface CloudUsageTrackerOptions {
   memoriesTtlMs?: number;
   /** The quotas of a tenant that was not given some (default PLATFORM_DEFAULT_QUOTAS). */
   defaults?: EffectiveQuotas;
+  /** Told of everything counted (the per-tenant counters of /metrics). */
+  onCounted?: (tenantId: TenantId, counter: PeriodCounter, amount: number) => void;
 }
 
 /** A tenant's usage of a period, as `GET /v1/usage` and the operator's route show it. */
@@ -82,6 +84,7 @@ export class CloudUsageTracker implements UsageTracker, MemoryQuotas {
   private readonly quotasTtlMs: number;
   private readonly memoriesTtlMs: number;
   private readonly defaults: EffectiveQuotas | undefined;
+  private readonly onCounted: (tenantId: TenantId, counter: PeriodCounter, amount: number) => void;
   private readonly quotaCache = new Map<TenantId, { quotas: EffectiveQuotas; at: number }>();
   /** The periods this process counted in since its last snapshot. */
   private dirty = new Map<string, { tenantId: TenantId; period: string }>();
@@ -99,6 +102,7 @@ export class CloudUsageTracker implements UsageTracker, MemoryQuotas {
     this.quotasTtlMs = options.quotasTtlMs ?? 10_000;
     this.memoriesTtlMs = options.memoriesTtlMs ?? 60_000;
     this.defaults = options.defaults;
+    this.onCounted = options.onCounted ?? (() => undefined);
   }
 
   async admitRequest(tenantId: TenantId, keyId: string | undefined): Promise<RateLimitState | null> {
@@ -113,6 +117,7 @@ export class CloudUsageTracker implements UsageTracker, MemoryQuotas {
     switch (admission.outcome) {
       case 'admitted':
         this.markDirty(tenantId, period);
+        this.onCounted(tenantId, 'requests', 1);
         return admission.bucket ? rateLimitStateOf(admission.bucket) : null;
       case 'quota_exceeded':
         throw quotaExceeded('maxRequestsPerMonth', quotas.maxRequestsPerMonth, admission.requests, 1, period);
@@ -154,6 +159,7 @@ export class CloudUsageTracker implements UsageTracker, MemoryQuotas {
     try {
       await this.counting(tenantId, period, () => this.store.reserve(tenantId, period.id, counter, amount, null));
       this.markDirty(tenantId, period);
+      this.onCounted(tenantId, counter, amount);
     } catch (error) {
       this.logger.warn(`counting ${amount} ${counter} of tenant ${tenantId} failed: ${messageOf(error)}`);
     }
@@ -171,6 +177,9 @@ export class CloudUsageTracker implements UsageTracker, MemoryQuotas {
       throw quotaExceeded('maxEmbeddingTokensPerMonth', max, reservation.used, tokens, period);
     }
     this.markDirty(tenantId, period);
+    // Reservations, counted as they are made: tokens given back after failed work stay counted here (a counter only
+    // goes up), while the monthly quota gets them back.
+    this.onCounted(tenantId, 'embedding_tokens', tokens);
   }
 
   async releaseEmbeddingTokens(tenantId: TenantId, tokens: number): Promise<void> {

@@ -10,7 +10,7 @@ import {
   type Provider,
 } from '@nestjs/common';
 import type { EngramConfig } from '@engram/config';
-import { CLOCK, USAGE_TRACKER, type Clock } from '@engram/memory-core';
+import { CLOCK, MEMORY_TELEMETRY, USAGE_TRACKER, type Clock, type MemoryTelemetry } from '@engram/memory-core';
 import { CLOUD_DATABASE, CLOUD_USAGE_TRACKER, TENANT_REPOSITORY, USAGE_STORE } from '../cloud.tokens.js';
 import type { CloudDatabase } from '../database/cloud-database.js';
 import type { TenantRepository } from '../tenants/tenant.repository.js';
@@ -61,14 +61,22 @@ export function usageProviders(config: EngramConfig): Provider[] {
     },
     {
       provide: CLOUD_USAGE_TRACKER,
-      useFactory: (store: UsageStore, db: CloudDatabase, tenants: TenantRepository, clock: Clock) =>
+      useFactory: (
+        store: UsageStore,
+        db: CloudDatabase,
+        tenants: TenantRepository,
+        clock: Clock,
+        telemetry: MemoryTelemetry | undefined,
+      ) =>
         new CloudUsageTracker(
           store,
           new TenantUsageRepository(db.appSql),
           async (tenantId) => ((await tenants.find(tenantId))?.quotas as StoredQuotas | undefined) ?? null,
           clock,
+          { onCounted: telemetry && ((tenantId, counter, amount) => telemetry.tenantUsage(tenantId, counter, amount)) },
         ),
-      inject: [USAGE_STORE, CLOUD_DATABASE, TENANT_REPOSITORY, CLOCK],
+      // The app's telemetry (/metrics) when it has some: the per-tenant usage counters.
+      inject: [USAGE_STORE, CLOUD_DATABASE, TENANT_REPOSITORY, CLOCK, { token: MEMORY_TELEMETRY, optional: true }],
     },
     { provide: USAGE_TRACKER, useExisting: CLOUD_USAGE_TRACKER },
     UsageLifecycle,

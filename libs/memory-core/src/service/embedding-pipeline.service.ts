@@ -38,7 +38,11 @@ export class EmbeddingPipeline implements EmbeddingJobProcessor {
   ) {}
 
   async process(jobs: readonly EmbeddingJob[]): Promise<void> {
-    await this.run(jobs);
+    await this.telemetry.continueTrace(
+      'embedding.jobs',
+      jobs.map((job) => job.trace),
+      () => this.run(jobs),
+    );
   }
 
   @Observed('embedding_batch', (jobs: readonly EmbeddingJob[]) => jobs.length)
@@ -49,7 +53,10 @@ export class EmbeddingPipeline implements EmbeddingJobProcessor {
     const live: Array<{ job: EmbeddingJob; content: string }> = [];
     for (const tenantJobs of byTenant.values()) {
       const { tenantId } = tenantJobs[0];
-      const memories = await this.provider.getMany({ tenantId }, tenantJobs.map((job) => job.memoryId));
+      const memories = await this.provider.getMany(
+        { tenantId },
+        tenantJobs.map((job) => job.memoryId),
+      );
       const current = new Map(memories.map((memory) => [memory.id, memory]));
       for (const job of tenantJobs) {
         const memory = current.get(job.memoryId);

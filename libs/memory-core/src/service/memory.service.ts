@@ -138,7 +138,8 @@ export class MemoryService {
       stored.forEach((memory, i) => (added[indexes[i]] = memory));
     }
 
-    await this.queue.enqueue(added.map(embeddingJobOf));
+    const trace = this.telemetry.traceCarrier();
+    await this.queue.enqueue(added.map((memory) => ({ ...embeddingJobOf(memory), ...(trace && { trace }) })));
     await this.usage.record(tenantId, 'memory.write', added.length);
     await this.audit.log({
       tenantId,
@@ -168,7 +169,10 @@ export class MemoryService {
     assertTenantScope(scope);
     await this.usage.check(scope.tenantId, 'memory.write', 1);
     const updated = await this.provider.update(scope, id, patch, options.actor);
-    if (updated.status === 'pending') await this.queue.enqueue([embeddingJobOf(updated)]);
+    if (updated.status === 'pending') {
+      const trace = this.telemetry.traceCarrier();
+      await this.queue.enqueue([{ ...embeddingJobOf(updated), ...(trace && { trace }) }]);
+    }
     await this.audit.log({
       tenantId: scope.tenantId,
       actor: options.actor ?? 'system',
@@ -229,19 +233,30 @@ export class MemoryService {
     const embedding =
       mode === 'keyword'
         ? undefined
-        : {
-            vector: (await this.embedder.embed([await this.vectorQuery(scope, request.query)]))[0],
-            model: this.embedder.model,
-          };
-    const results = await this.provider.search(scope, {
-      text: request.query,
-      embedding,
-      mode,
-      limit,
-      filter: request.filter,
-      threshold: request.threshold,
-      recencyWeight: request.recencyWeight,
-      importanceWeight: request.importanceWeight,
+        : await this.telemetry.inSpan(
+            'search.embed_query',
+            { 'engram.embedding.model': this.embedder.model },
+            async () => ({
+              vector: (await this.embedder.embed([await this.vectorQuery(scope, request.query)]))[0],
+              model: this.embedder.model,
+            }),
+          );
+    const results = await this.telemetry.inSpan('search.query', { 'engram.search.mode': mode }, () =>
+      this.provider.search(scope, {
+        text: request.query,
+        embedding,
+        mode,
+        limit,
+        filter: request.filter,
+        threshold: request.threshold,
+        recencyWeight: request.recencyWeight,
+        importanceWeight: request.importanceWeight,
+      }),
+    );
+    this.telemetry.annotate({
+      'engram.search.mode': mode,
+      'engram.search.limit': limit,
+      'engram.search.results': results.length,
     });
     this.accesses.record(
       scope,

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { InferenceRunOutcome, ObservedOperation } from '@engram/memory-core';
+import type { InferenceRunOutcome, ObservedOperation, TenantUsageCounter } from '@engram/memory-core';
 
 /** Seconds: HTTP answers and memory operations are milliseconds on the hot path, seconds when something is wrong. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -84,6 +84,18 @@ export class EngramMetrics {
   });
 
   /**
+   * The one family with a tenant label, and a counter only (no buckets): one series per tenant and usage counter, so it
+   * grows with the tenants, not with their traffic. What an operator bills and alerts on per tenant; the deleted
+   * tenants' series go at the next restart.
+   */
+  private readonly tenantUsage = new Counter({
+    name: 'engram_tenant_usage_total',
+    help: "A tenant's counted usage since the process started (cloud): requests, memories_added, searches, reads, embedding_tokens.",
+    labelNames: ['tenant_id', 'counter'] as const,
+    registers: [this.registry],
+  });
+
+  /**
    * Label children created at start-up: every operation's series exists (at 0) from the first scrape, so rates and
    * alerts work before the first call, and the hot path does no label object building of its own.
    */
@@ -108,6 +120,10 @@ export class EngramMetrics {
     if (items === undefined) return;
     if (operation === 'add' && outcome === 'ok') this.memoriesAdded.inc(items);
     else if (operation === 'embedding_batch') this.jobsProcessed.labels(outcome).inc(items);
+  }
+
+  recordTenantUsage(tenantId: string, counter: TenantUsageCounter, amount: number): void {
+    this.tenantUsage.labels(tenantId, counter).inc(amount);
   }
 
   recordInference(outcome: InferenceRunOutcome): void {

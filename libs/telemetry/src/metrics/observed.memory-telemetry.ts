@@ -4,6 +4,9 @@ import {
   type InferenceRunOutcome,
   type MemoryTelemetry,
   type ObservedOperation,
+  type SpanAttributes,
+  type TenantUsageCounter,
+  type TraceCarrier,
 } from '@engram/memory-core';
 import type { Tracing } from '../tracing/tracing.js';
 import type { EngramMetrics } from './engram-metrics.js';
@@ -24,6 +27,26 @@ export class ObservedMemoryTelemetry implements MemoryTelemetry {
 
   inferenceFinished(outcome: InferenceRunOutcome): void {
     this.metrics.recordInference(outcome);
+  }
+
+  traceCarrier(): TraceCarrier | undefined {
+    return this.tracing.inject();
+  }
+
+  continueTrace<T>(name: string, carriers: readonly (TraceCarrier | undefined)[], run: () => Promise<T>): Promise<T> {
+    return this.tracing.continueTrace(name, carriers, run);
+  }
+
+  inSpan<T>(name: string, attributes: SpanAttributes, run: () => Promise<T>): Promise<T> {
+    return this.tracing.inSpan(name, attributes, run);
+  }
+
+  annotate(attributes: SpanAttributes): void {
+    this.tracing.annotate(attributes);
+  }
+
+  tenantUsage(tenantId: string, counter: TenantUsageCounter, amount: number): void {
+    this.metrics.recordTenantUsage(tenantId, counter, amount);
   }
 
   private async timed<T>(operation: ObservedOperation, run: () => Promise<T>, items?: number): Promise<T> {

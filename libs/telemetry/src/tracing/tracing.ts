@@ -1,10 +1,12 @@
 import {
   context,
   propagation,
+  ROOT_CONTEXT,
   trace,
   SpanKind,
   SpanStatusCode,
   type Context,
+  type Link,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
@@ -79,7 +81,11 @@ export class Tracing {
   }
 
   /** Runs `fn` inside a child span of the active one; a rejection marks the span as an error. */
-  async inSpan<T>(name: string, attributes: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+  async inSpan<T>(
+    name: string,
+    attributes: Readonly<Record<string, string | number>>,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     if (!this.tracer) return fn();
     return this.tracer.startActiveSpan(name, { attributes }, async (span) => {
       try {
@@ -92,6 +98,50 @@ export class Tracing {
         span.end();
       }
     });
+  }
+
+  /** The active span's context as W3C headers (`traceparent`), for a job being queued; undefined when tracing is off. */
+  inject(): Record<string, string> | undefined {
+    if (!this.tracer || !trace.getSpan(context.active())) return undefined;
+    const carrier: Record<string, string> = {};
+    propagation.inject(context.active(), carrier);
+    return carrier.traceparent ? carrier : undefined;
+  }
+
+  /**
+   * Runs a job's work in a CONSUMER span whose parent is the first carrier's span (the request that queued it) and
+   * which links the others (the other requests whose jobs share a batch).
+   */
+  async continueTrace<T>(
+    name: string,
+    carriers: readonly (Record<string, string> | undefined)[],
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    if (!this.tracer) return fn();
+    const contexts = carriers
+      .filter((carrier): carrier is Record<string, string> => carrier !== undefined)
+      .map((carrier) => propagation.extract(ROOT_CONTEXT, carrier))
+      .filter((extracted) => trace.getSpanContext(extracted) !== undefined);
+    const [parent = ROOT_CONTEXT, ...others] = contexts;
+    const links: Link[] = others.map((other) => ({ context: trace.getSpanContext(other)! }));
+    const span = this.tracer.startSpan(name, { kind: SpanKind.CONSUMER, links }, parent);
+    return context.with(trace.setSpan(parent, span), async () => {
+      try {
+        return await fn();
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /** Adds attributes to the active span, if there is one. */
+  annotate(attributes: Readonly<Record<string, string | number>>): void {
+    if (!this.tracer) return;
+    trace.getSpan(context.active())?.setAttributes(attributes);
   }
 
   /** Sends the spans still buffered; the app calls it at shutdown. */
