@@ -17,7 +17,7 @@ async function eventOf(api: TestApp, id: string) {
 }
 
 async function settled(api: TestApp, id: string) {
-  for (let i = 0; i < 600; i += 1) {
+  for (let i = 0; i < 1200; i += 1) {
     const event = await eventOf(api, id);
     if (event.status === 'succeeded' || event.status === 'failed') return event;
     await new Promise((resolve) => setTimeout(resolve, 25));

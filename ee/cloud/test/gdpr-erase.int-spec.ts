@@ -21,7 +21,7 @@ import {
 } from '@engram/memory-core';
 import { BagOfWordsEmbedder } from '@engram/memory-core/testing';
 import { PostgresMemoryProvider } from '@engram/memory-postgres';
-import { BullMqEmbeddingQueue, EMBEDDING_QUEUE_NAME, embeddingJobId } from '@engram/queue';
+import { BullMqEmbeddingQueue, EMBEDDING_QUEUE_NAME, embeddingJobId, queuePrefix } from '@engram/queue';
 import { EmbeddingCachePurger } from '../src/gdpr/embedding-cache.purger.js';
 import { erasureAuditTrail } from '../src/gdpr/erasure-audit.js';
 import { ErasureRepository } from '../src/gdpr/erasure.repository.js';
@@ -172,7 +172,10 @@ describe('GDPR erase (Postgres, Redis, caches, jobs)', () => {
 
     // The job of a content before its edit, waiting, and one delayed as a retry waits for its backoff.
     await queue.enqueue(planted.map((p) => embeddingJobOf(p.waiting)));
-    const raw = new Queue(EMBEDDING_QUEUE_NAME, { connection: { url: REDIS_URL } });
+    const raw = new Queue(EMBEDDING_QUEUE_NAME, {
+      connection: { url: REDIS_URL },
+      prefix: queuePrefix(EMBEDDING_QUEUE_NAME),
+    });
     for (const { delayed } of planted)
       await raw.add('embed', embeddingJobOf(delayed), {
         jobId: embeddingJobId(embeddingJobOf(delayed)),
@@ -202,7 +205,10 @@ describe('GDPR erase (Postgres, Redis, caches, jobs)', () => {
   }
 
   async function jobsOf(tenantId: TenantId, userId: string): Promise<string[]> {
-    const raw = new Queue(EMBEDDING_QUEUE_NAME, { connection: { url: REDIS_URL } });
+    const raw = new Queue(EMBEDDING_QUEUE_NAME, {
+      connection: { url: REDIS_URL },
+      prefix: queuePrefix(EMBEDDING_QUEUE_NAME),
+    });
     try {
       const jobs = await raw.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
       return jobs.filter((j) => j.data.tenantId === tenantId && j.data.userId === userId).map((j) => j.id ?? '');
@@ -249,7 +255,9 @@ describe('GDPR erase (Postgres, Redis, caches, jobs)', () => {
       [tenantB, userId],
     );
     // The scan sees the subject everywhere it was planted.
-    const jobKeys = (await jobsOf(tenantA, subject.userId)).map((id) => `bull:${EMBEDDING_QUEUE_NAME}:${id}`);
+    const jobKeys = (await jobsOf(tenantA, subject.userId)).map(
+      (id) => `${queuePrefix(EMBEDDING_QUEUE_NAME)}:${EMBEDDING_QUEUE_NAME}:${id}`,
+    );
     expect(jobKeys).toHaveLength(4);
     expect(new Set((await traces(subject)).map((t) => t.where))).toEqual(
       new Set([
@@ -257,7 +265,9 @@ describe('GDPR erase (Postgres, Redis, caches, jobs)', () => {
         'memory_history',
         `kv:{${tenantA}}:${subject.userId}:seat`,
         ...jobKeys,
-        ...['events', 'completed', 'wait', 'delayed'].map((key) => `bull:${EMBEDDING_QUEUE_NAME}:${key}`),
+        ...['events', 'completed', 'wait', 'delayed'].map(
+          (key) => `${queuePrefix(EMBEDDING_QUEUE_NAME)}:${EMBEDDING_QUEUE_NAME}:${key}`,
+        ),
       ]),
     );
 

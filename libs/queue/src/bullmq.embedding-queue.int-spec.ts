@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { queuePrefix } from './queue-names.js';
 import { Redis } from 'ioredis';
 import { RecordingProcessor, testJob as job } from '../test/recording.processor.js';
 import { BullMqEmbeddingQueue, embeddingJobId } from './bullmq.embedding-queue.js';
@@ -19,7 +20,7 @@ describe('BullMqEmbeddingQueue (real Redis)', () => {
   afterEach(async () => {
     for (const { queue, name } of opened.splice(0)) {
       await queue.close();
-      const admin = new Queue(name, { connection: { url: REDIS_URL } });
+      const admin = new Queue(name, { connection: { url: REDIS_URL }, prefix: queuePrefix(name) });
       await admin.obliterate({ force: true });
       await admin.close();
     }
@@ -92,7 +93,7 @@ describe('BullMqEmbeddingQueue (real Redis)', () => {
     processor.failuresLeft = 1;
     running.start(processor);
     await running.enqueue([delayed]);
-    const admin = new Queue(name, { connection: { url: REDIS_URL } });
+    const admin = new Queue(name, { connection: { url: REDIS_URL }, prefix: queuePrefix(name) });
     try {
       while ((await admin.getJobState(embeddingJobId(delayed))) !== 'delayed')
         await new Promise((resolve) => setTimeout(resolve, 20));

@@ -10,7 +10,7 @@ import {
 } from '@engram/memory-core';
 import { findJobs, removeEventEntries, removeFoundJobs } from './bullmq-job-scan.js';
 import { MicroBatcher } from './micro-batcher.js';
-import { EMBEDDING_QUEUE_NAME } from './queue-names.js';
+import { EMBEDDING_QUEUE_NAME, queuePrefix } from './queue-names.js';
 
 export interface BullMqQueueOptions {
   redisUrl: string;
@@ -60,6 +60,7 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
     this.connection = { url: options.redisUrl, maxRetriesPerRequest: null };
     this.queue = new Queue<EmbeddingJob>(this.options.queueName, {
       connection: this.connection,
+      prefix: queuePrefix(this.options.queueName),
       defaultJobOptions: {
         attempts: this.options.attempts,
         backoff: { type: 'exponential', delay: this.options.backoffMs },
@@ -88,6 +89,7 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
       (job: Job<EmbeddingJob>) => batcher.submit(job.data),
       {
         connection: this.connection,
+        prefix: queuePrefix(this.options.queueName),
         concurrency: this.options.concurrency,
         lockDuration: this.options.lockDurationMs,
         stalledInterval: this.options.stalledIntervalMs,
@@ -186,7 +188,10 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
 
   private async queueEvents(): Promise<QueueEvents> {
     if (!this.events) {
-      this.events = new QueueEvents(this.options.queueName, { connection: this.connection });
+      this.events = new QueueEvents(this.options.queueName, {
+        connection: this.connection,
+        prefix: queuePrefix(this.options.queueName),
+      });
       this.events.on('error', () => undefined);
       await this.events.waitUntilReady();
     }

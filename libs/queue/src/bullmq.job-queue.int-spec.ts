@@ -1,6 +1,7 @@
 import { afterAll } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { queuePrefix } from './queue-names.js';
 import { describeJobQueueContract, type TestJob } from '../test/job-queue.contract.js';
 import { BullMqJobQueue } from './bullmq.job-queue.js';
 
@@ -16,7 +17,7 @@ describeJobQueueContract('BullMQ', () => {
 
 afterAll(async () => {
   for (const name of names) {
-    const admin = new Queue(name, { connection: { url: REDIS_URL } });
+    const admin = new Queue(name, { connection: { url: REDIS_URL }, prefix: queuePrefix(name) });
     await admin.obliterate({ force: true });
     await admin.close();
   }

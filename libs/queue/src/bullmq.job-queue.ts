@@ -2,6 +2,7 @@ import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { RemovedJobs } from '@engram/memory-core';
 import { findJobs, removeEventEntries, removeFoundJobs } from './bullmq-job-scan.js';
 import type { JobHandler, JobQueue } from './job-queue.js';
+import { queuePrefix } from './queue-names.js';
 
 export interface BullMqJobQueueOptions {
   redisUrl: string;
@@ -37,6 +38,7 @@ export class BullMqJobQueue<T> implements JobQueue<T> {
     this.connection = { url: options.redisUrl, maxRetriesPerRequest: null };
     this.queue = new Queue<T, unknown, string, T, unknown, string>(this.options.queueName, {
       connection: this.connection,
+      prefix: queuePrefix(this.options.queueName),
       defaultJobOptions: {
         attempts: this.options.attempts,
         backoff: { type: 'exponential', delay: this.options.backoffMs },
@@ -56,6 +58,7 @@ export class BullMqJobQueue<T> implements JobQueue<T> {
     if (this.worker) return;
     this.worker = new Worker<T>(this.options.queueName, (job: Job<T>) => handler.handle(job.data), {
       connection: this.connection,
+      prefix: queuePrefix(this.options.queueName),
       concurrency: this.options.concurrency,
       lockDuration: this.options.lockDurationMs,
       stalledInterval: this.options.stalledIntervalMs,
