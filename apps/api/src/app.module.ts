@@ -4,7 +4,7 @@ import type { EngramConfig } from '@engram/config';
 import { EngramRuntimeModule } from '@engram/runtime';
 import { TelemetryModule } from '@engram/telemetry';
 import { ApiExceptionFilter } from './common/filters/api-exception.filter.js';
-import { AuthGuard } from './common/guards/auth.guard.js';
+import { AuthGuard, signatureReplayGuardProviders } from './common/guards/auth.guard.js';
 import { UsageGuard } from './common/guards/usage.guard.js';
 import { RequestContextInterceptor } from './common/interceptors/request-context.interceptor.js';
 import { loadEdition } from './edition.js';
@@ -40,6 +40,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: UsageGuard },
         { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        ...signatureReplayGuardProviders(config),
       ],
     };
   }

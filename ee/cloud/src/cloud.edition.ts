@@ -1,4 +1,10 @@
-import { Injectable, Module, type OnApplicationBootstrap, type OnApplicationShutdown, Inject } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Module,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { ConfigException, type EngramConfig } from '@engram/config';
 import {
   AUTHENTICATOR,
@@ -18,6 +24,7 @@ import type { CloudAuditLogger } from './audit/cloud.audit-logger.js';
 import { auditCrossings } from './audit/crossing.audit.js';
 import { CloudAuthenticator } from './auth/cloud.authenticator.js';
 import { KeyUsageRecorder } from './auth/key-usage.recorder.js';
+import { SigningSecretCipher } from './auth/signing-secret.cipher.js';
 import {
   AUDIT_LOG,
   CLOUD_DATABASE,
@@ -40,14 +47,15 @@ import { UsageModule, usageProviders } from './usage/usage.module.js';
 
 /** Writes the keys' last use on a timer, and what is left at shutdown. */
 @Injectable()
-class CloudLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+class CloudLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(@Inject(KEY_USAGE_RECORDER) private readonly keyUsage: KeyUsageRecorder) {}
 
   onApplicationBootstrap(): void {
     this.keyUsage.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before any shutdown hook: the last uses are written while the database is still open. */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.keyUsage.stop();
   }
 }
@@ -67,6 +75,9 @@ export function cloudEdition(config: EngramConfig, options: { http: boolean }): 
   // The configuration refuses these already; checked again so that no code path runs the cloud without them.
   if (!databaseUrl || !adminToken)
     throw new ConfigException('invalid configuration: EDITION=cloud needs DATABASE_URL and ENGRAM_ADMIN_TOKEN');
+  // Per-key signing secrets exist only with ENGRAM_SECRETS_KEY: the one key that seals and opens them.
+  const secretsKey = config.secretsKey?.reveal();
+  const signingSecrets = secretsKey ? SigningSecretCipher.fromConfig(secretsKey) : null;
   return {
     extensions: [
       {
@@ -92,7 +103,7 @@ export function cloudEdition(config: EngramConfig, options: { http: boolean }): 
       {
         provide: TENANTS_SERVICE,
         useFactory: (tenants: TenantRepository, gdpr: CloudGdprService, clock: Clock) =>
-          new TenantsService(tenants, gdpr, clock),
+          new TenantsService(tenants, gdpr, clock, signingSecrets),
         inject: [TENANT_REPOSITORY, GDPR_ERASER, CLOCK],
       },
       {
@@ -133,7 +144,7 @@ export function cloudEdition(config: EngramConfig, options: { http: boolean }): 
       {
         provide: AUTHENTICATOR,
         useFactory: (tenants: TenantRepository, keyUsage: KeyUsageRecorder, clock: Clock, audit: CloudAuditLogger) =>
-          new CloudAuthenticator(adminToken, tenants, keyUsage, clock, audit),
+          new CloudAuthenticator(adminToken, tenants, keyUsage, clock, audit, signingSecrets),
         inject: [TENANT_REPOSITORY, KEY_USAGE_RECORDER, CLOCK, AUDIT_LOG],
       },
       CloudLifecycle,

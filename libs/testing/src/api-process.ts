@@ -9,6 +9,7 @@ import { join } from 'node:path';
 /** The repository's root, where the built apps are (`apps/<app>/dist/main.js`). */
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const API_ENTRY = 'apps/api/dist/main.js';
+const WORKER_ENTRY = 'apps/worker/dist/main.js';
 const START_TIMEOUT_MS = 30_000;
 
 export interface JsonResponse {
@@ -46,45 +47,80 @@ export async function requestJson(
   return { status: res.status, headers: res.headers, body };
 }
 
-export interface ApiProcess {
+/** A built app running in a process of its own. */
+export interface BuiltAppProcess {
   process: ChildProcess;
-  /** Where it listens, as it logged it (`http://127.0.0.1:<port>`). */
-  url: string;
   /** Everything it wrote so far, stdout and stderr. */
   output(): string;
-  request(method: string, path: string, options?: RequestOptions): Promise<JsonResponse>;
   /** Ends it with SIGTERM and waits for it to exit; nothing if it has exited already. */
   stop(): Promise<void>;
+  /** Ends it with SIGKILL, as a crash would (no shutdown hooks, jobs left locked), and waits for it to exit. */
+  kill(): Promise<void>;
 }
+
+export interface ApiProcess extends BuiltAppProcess {
+  /** Where it listens, as it logged it (`http://127.0.0.1:<port>`). */
+  url: string;
+  request(method: string, path: string, options?: RequestOptions): Promise<JsonResponse>;
+}
+
+export type WorkerProcess = BuiltAppProcess;
 
 /**
  * Starts the built API with `env` only (and PATH, HOME, PORT=0: a free port) and resolves once it logs where it
  * listens. Rejects, with what it wrote, if it exits first or is not listening within 30 s (it is killed then).
  */
-export function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
-  const child = spawn(process.execPath, [API_ENTRY], {
+export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
+  const started = await startBuiltApp(API_ENTRY, { PORT: '0', ...env }, /listening on (http:\/\/\S+)/);
+  const url = started.match[1];
+  return {
+    ...started.handle,
+    url,
+    request: (method, path, options) => requestJson(url, method, path, options),
+  };
+}
+
+/**
+ * Starts the built worker (`npm run start:worker`) with `env` only (and PATH, HOME) and resolves once it logs that
+ * it started (written whatever LOG_LEVEL says). Rejects, with what it wrote, if it exits first or has not started
+ * within 30 s (it is killed then).
+ */
+export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
+  return (await startBuiltApp(WORKER_ENTRY, env, /worker started/)).handle;
+}
+
+/** Spawns a built app and resolves once its output matches `ready`. */
+function startBuiltApp(
+  entry: string,
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ handle: BuiltAppProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let started = false;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`server did not start:\n${output}`));
+      reject(new Error(`${entry} did not start:\n${output}`));
     }, START_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
+      const match = started ? null : ready.exec(output);
       if (match) {
+        started = true;
         clearTimeout(timer);
-        const url = match[1];
         resolve({
-          process: child,
-          url,
-          output: () => output,
-          request: (method, path, options) => requestJson(url, method, path, options),
-          stop: () => stop(child),
+          match,
+          handle: {
+            process: child,
+            output: () => output,
+            stop: () => stop(child, 'SIGTERM'),
+            kill: () => stop(child, 'SIGKILL'),
+          },
         });
       }
     };
@@ -92,15 +128,15 @@ export function startApiProcess(env: Record<string, string>): Promise<ApiProcess
     child.stderr.on('data', onData);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${output}`));
+      reject(new Error(`${entry} exited with ${code}:\n${output}`));
     });
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
+  child.kill(signal);
   await exited;
 }
 

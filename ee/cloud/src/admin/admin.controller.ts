@@ -65,7 +65,10 @@ export class AdminController {
   @Post('tenants/:id/api-keys')
   @HttpCode(201)
   @ApiJsonBody(createApiKeySchema)
-  @ApiOperation({ summary: 'Issue an API key (its secret is shown only in this response)' })
+  @ApiOperation({
+    summary:
+      'Issue an API key (its secret, and its signing secret when the deployment has ENGRAM_SECRETS_KEY, are shown only in this response)',
+  })
   async createApiKey(
     @ValidParam('id', tenantIdSchema) id: string,
     @ValidBody(createApiKeySchema) body: CreateApiKeyBody,
@@ -77,7 +80,11 @@ export class AdminController {
     });
     if (!issued) throw tenantNotFound(id);
     await this.logged(issued.record.tenantId, 'api_key.issue', [issued.record.id]);
-    return { api_key: presentApiKey(issued.record), key: issued.key };
+    return {
+      api_key: presentApiKey(issued.record),
+      key: issued.key,
+      ...(issued.signingSecret === null ? {} : { signing_secret: issued.signingSecret }),
+    };
   }
 
   @Delete('api-keys/:id')

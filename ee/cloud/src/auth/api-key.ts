@@ -13,6 +13,7 @@ export type KeyEnvironment = (typeof KEY_ENVIRONMENTS)[number];
 const ID_BYTES = 8;
 const SECRET_BYTES = 32;
 const KEY_PATTERN = /^egm_(live|test)_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+const KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 export interface IssuedApiKey {
   id: string;
@@ -32,6 +33,11 @@ export function issueApiKey(environment: KeyEnvironment): IssuedApiKey {
   const id = randomBytes(ID_BYTES).toString('hex');
   const secret = randomBytes(SECRET_BYTES).toString('base64url');
   return { id, key: `${API_KEY_PREFIX}_${environment}_${id}_${secret}`, secretHash: hashSecret(secret) };
+}
+
+/** Whether `id` has the form of a key's public id (what X-Key-Id names). */
+export function isApiKeyId(id: string): boolean {
+  return KEY_ID_PATTERN.test(id);
 }
 
 /** The parts of a well-formed key; null for anything else (which is then simply not a key of ours). */

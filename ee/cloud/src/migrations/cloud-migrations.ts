@@ -6,6 +6,7 @@ import { CreateTenantUsage1795441920000 } from './1795441920000-CreateTenantUsag
 import { CreateGdprErasures1795442400000 } from './1795442400000-CreateGdprErasures.js';
 import { CreateAuditEvents1795442700000 } from './1795442700000-CreateAuditEvents.js';
 import { InferenceEventsRowLevelSecurity1795443060000 } from './1795443060000-InferenceEventsRowLevelSecurity.js';
+import { ApiKeySigningSecrets1795445400000 } from './1795445400000-ApiKeySigningSecrets.js';
 
 /**
  * The cloud edition's migrations, oldest first, run after the core's (they alter the core's tables) by
@@ -19,6 +20,7 @@ export const CLOUD_MIGRATIONS: readonly SqlMigration[] = [
   new CreateGdprErasures1795442400000(),
   new CreateAuditEvents1795442700000(),
   new InferenceEventsRowLevelSecurity1795443060000(),
+  new ApiKeySigningSecrets1795445400000(),
 ];
 
 /** The core tables the cloud puts under row-level security: every table whose rows belong to a tenant. */

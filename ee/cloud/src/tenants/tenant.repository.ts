@@ -15,6 +15,7 @@ interface ApiKeyRow {
   name: string;
   scopes: string[];
   secret_hash: Buffer;
+  signing_secret_sealed: Buffer | null;
   created_at: Date;
   expires_at: Date | null;
   revoked_at: Date | null;
@@ -69,26 +70,40 @@ export class TenantRepository {
     name: string;
     scopes: readonly AccessScope[];
     secretHash: Buffer;
+    /** Sealed by SigningSecretCipher; null for a key without a signing secret. */
+    signingSecretSealed: Buffer | null;
     createdAt: Date;
     expiresAt: Date | null;
   }): Promise<ApiKeyRecord> {
     const [row] = await this.sql.query<ApiKeyRow>(
-      `INSERT INTO api_keys AS k (id, tenant_id, name, scopes, secret_hash, created_at, expires_at)
-       SELECT $1, t.id, $3, $4, $5, $6, $7 FROM tenants t WHERE t.id = $2 AND t.deleted_at IS NULL
+      `INSERT INTO api_keys AS k (id, tenant_id, name, scopes, secret_hash, signing_secret_sealed, created_at, expires_at)
+       SELECT $1, t.id, $3, $4, $5, $6, $7, $8 FROM tenants t WHERE t.id = $2 AND t.deleted_at IS NULL
        RETURNING ${KEY_COLUMNS}`,
-      [key.id, key.tenantId, key.name, [...key.scopes], key.secretHash, key.createdAt, key.expiresAt],
+      [
+        key.id,
+        key.tenantId,
+        key.name,
+        [...key.scopes],
+        key.secretHash,
+        key.signingSecretSealed,
+        key.createdAt,
+        key.expiresAt,
+      ],
     );
     if (!row) throw new Error(`tenant ${key.tenantId} vanished while its key was created`);
     return toKey(row);
   }
 
-  /** The key and its secret's hash, if it exists and its tenant is live (revoked and expired keys included). */
+  /**
+   * The key with its secret's hash and its sealed signing secret, if it exists and its tenant is live (revoked and
+   * expired keys included).
+   */
   async findKey(id: string): Promise<StoredApiKey | null> {
     const [row] = await this.sql.query<ApiKeyRow>(
       `SELECT ${KEY_COLUMNS} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id AND t.deleted_at IS NULL WHERE k.id = $1`,
       [id],
     );
-    return row ? { ...toKey(row), secretHash: row.secret_hash } : null;
+    return row ? { ...toKey(row), secretHash: row.secret_hash, signingSecretSealed: row.signing_secret_sealed } : null;
   }
 
   /** Revokes a key; false when there is no such key (or it was revoked already). */
@@ -112,7 +127,7 @@ export class TenantRepository {
 }
 
 const KEY_COLUMNS =
-  'k.id, k.tenant_id, k.name, k.scopes, k.secret_hash, k.created_at, k.expires_at, k.revoked_at, k.last_used_at';
+  'k.id, k.tenant_id, k.name, k.scopes, k.secret_hash, k.signing_secret_sealed, k.created_at, k.expires_at, k.revoked_at, k.last_used_at';
 
 function toTenant(row: TenantRow): Tenant {
   return { id: asTenantId(row.id), name: row.name, quotas: row.quotas ?? {}, createdAt: row.created_at };

@@ -29,4 +29,6 @@ export interface ApiKeyRecord {
 /** What authentication needs of a key: its record, its secret's hash, and whether its tenant still exists. */
 export interface StoredApiKey extends ApiKeyRecord {
   secretHash: Buffer;
+  /** Its signing secret, sealed (signing-secret.cipher.ts); null when the key has none and cannot sign requests. */
+  signingSecretSealed: Buffer | null;
 }

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
 import { OSS_TENANT_ID } from '../tenant.js';
 import { ACCESS_SCOPES, type AccessRule, type Principal } from './principal.js';
-import type { VerifiedSignature } from './request-signature.js';
+import type { PresentedSignature } from './request-signature.js';
 
 /**
  * Resolves the key a request presents into its caller, for the route's access rule (never called for public
@@ -12,10 +12,15 @@ import type { VerifiedSignature } from './request-signature.js';
 export interface Authenticator {
   authenticate(presentedKey: string | null, rule: Exclude<AccessRule, { audience: 'public' }>): Promise<Principal>;
   /**
-   * The caller of a request whose signature (request-signature.ts) the API has verified already. An edition that
-   * leaves it out accepts no signed requests (the cloud edition: its keys would need secrets of their own).
+   * The caller of a signed request (request-signature.ts). The API has read it and checked its timestamp; the
+   * authenticator chooses the secret it must be signed with (the deployment's, or that of the key its X-Key-Id names)
+   * and calls `signed.verify(secret)`, which checks the HMAC and refuses a replay. An edition that leaves it out
+   * accepts no signed requests.
    */
-  authenticateSigned?(signed: VerifiedSignature, rule: Exclude<AccessRule, { audience: 'public' }>): Promise<Principal>;
+  authenticateSigned?(
+    signed: PresentedSignature,
+    rule: Exclude<AccessRule, { audience: 'public' }>,
+  ): Promise<Principal>;
 }
 
 export function unauthorized(message: string): MemoryException {
@@ -55,17 +60,24 @@ export class StaticKeyAuthenticator implements Authenticator {
     return { kind: 'tenant', tenantId: OSS_TENANT_ID, scopes: this.everyScope };
   }
 
-  /** A valid signature (ENGRAM_SIGNING_SECRET) stands in for the key: whoever holds the secret is the organisation. */
+  /**
+   * A valid signature under the deployment's ENGRAM_SIGNING_SECRET stands in for the key: whoever holds the secret is
+   * the organisation. X-Key-Id is ignored: there is one secret, not one per key.
+   */
   async authenticateSigned(
-    signed: VerifiedSignature,
+    signed: PresentedSignature,
     rule: Exclude<AccessRule, { audience: 'public' }>,
   ): Promise<Principal> {
+    if (signed.configuredSecret === null) {
+      throw unauthorized('signed requests are not accepted: this server has no ENGRAM_SIGNING_SECRET; use an API key');
+    }
+    const verified = await signed.verify(signed.configuredSecret);
     if (rule.audience === 'operator') throw forbidden('the OSS edition has no operator routes');
     return {
       kind: 'tenant',
       tenantId: OSS_TENANT_ID,
       scopes: this.everyScope,
-      signedUserContext: signed.userContext,
+      signedUserContext: verified.userContext,
     };
   }
 }

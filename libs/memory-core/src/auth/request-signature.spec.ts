@@ -6,11 +6,14 @@ import {
   canonicalRequest,
   decodeUserContext,
   encodeUserContext,
+  KEY_ID_HEADER,
   RequestSignatureVerifier,
+  SignedRequestGate,
   signRequest,
   type SignatureRefusal,
   type SignedRequest,
 } from './request-signature.js';
+import { InProcessSignatureReplayGuard, type SignatureReplayGuard } from './signature-replay.guard.js';
 
 const SECRET = 'test-signing-secret';
 const NOW = Date.UTC(2026, 4, 1, 12, 0, 0);
@@ -30,6 +33,17 @@ function signed(overrides: Partial<SignedRequest> = {}, at = new Date(NOW)): Sig
 function verifier(now = NOW, options: { maxRemembered?: number } = {}) {
   const clock = { now };
   return { clock, sut: new RequestSignatureVerifier(SECRET, { now: () => clock.now, ...options }) };
+}
+
+async function asyncRefusal(fn: () => Promise<unknown>): Promise<SignatureRefusal | null> {
+  try {
+    await fn();
+    return null;
+  } catch (error) {
+    expect(error).toBeInstanceOf(MemoryException);
+    expect((error as MemoryException).code).toBe(MemoryExceptionCode.UNAUTHORIZED);
+    return ((error as MemoryException).details as { reason: SignatureRefusal }).reason;
+  }
 }
 
 function refusal(fn: () => unknown): SignatureRefusal | null {
@@ -197,6 +211,71 @@ describe('request signatures', () => {
       const { sut } = verifier();
       const request = signed();
       expect(refusal(() => sut.verify({ ...request, headers: { ...request.headers, ...change } }))).toBe(reason);
+    });
+  });
+
+  describe('the gate (the secret chosen per request, a replay guard shared)', () => {
+    function gate(replays: SignatureReplayGuard = new InProcessSignatureReplayGuard({ now: () => NOW })) {
+      return new SignedRequestGate(replays, 'the deployment secret', { now: () => NOW });
+    }
+
+    it('should present the key a request names, and verify it against the secret the caller chooses', async () => {
+      const request = signed();
+      const presented = gate().present({ ...request, headers: { ...request.headers, [KEY_ID_HEADER]: '0123abcd' } });
+      expect(presented.keyId).toBe('0123abcd');
+      expect(presented.configuredSecret).toBe('the deployment secret');
+      await expect(presented.verify(SECRET)).resolves.toEqual({
+        userContext: { user_id: 'alice' },
+        timestamp: NOW / 1000,
+      });
+    });
+
+    it('should refuse another secret as a mismatch, without using up the signature', async () => {
+      const replays = new InProcessSignatureReplayGuard({ now: () => NOW });
+      const request = signed();
+      expect(await asyncRefusal(() => gate(replays).present(request).verify('another secret'))).toBe('mismatch');
+      expect(replays.remembered).toBe(0);
+      expect(await asyncRefusal(() => gate(replays).present(request).verify(SECRET))).toBeNull();
+    });
+
+    it('should refuse a replay through any gate that shares the replay guard', async () => {
+      const replays = new InProcessSignatureReplayGuard({ now: () => NOW });
+      const request = signed();
+      await gate(replays).present(request).verify(SECRET);
+      expect(await asyncRefusal(() => gate(replays).present(request).verify(SECRET))).toBe('replayed');
+    });
+
+    it('should offer the guard the moment the timestamp leaves the window', async () => {
+      const offered: Array<[string, number]> = [];
+      const recording: SignatureReplayGuard = {
+        firstUse: async (signature, expiresAt) => {
+          offered.push([signature, expiresAt]);
+          return true;
+        },
+      };
+      const request = signed({}, new Date(NOW - 60_000));
+      await gate(recording).present(request).verify(SECRET);
+      expect(offered).toEqual([[request.headers['x-signature'], NOW - 60_000 + 5 * 60_000]]);
+    });
+
+    it('should refuse malformed and stale requests before any secret is chosen', () => {
+      const request = signed();
+      expect(refusal(() => gate().present({ ...request, headers: { ...request.headers, 'x-nonce': '' } }))).toBe(
+        'missing',
+      );
+      expect(refusal(() => gate().present(signed({}, new Date(NOW - 6 * 60_000))))).toBe('expired');
+    });
+  });
+
+  describe('the in-process replay guard', () => {
+    it('should say true once per signature, and forget it once it has expired', async () => {
+      const clock = { now: NOW };
+      const sut = new InProcessSignatureReplayGuard({ now: () => clock.now });
+      expect(await sut.firstUse('a'.repeat(64), NOW + 1_000)).toBe(true);
+      expect(await sut.firstUse('a'.repeat(64), NOW + 1_000)).toBe(false);
+      clock.now = NOW + 1_001;
+      expect(await sut.firstUse('b'.repeat(64), NOW + 2_000)).toBe(true);
+      expect(sut.remembered).toBe(1);
     });
   });
 });

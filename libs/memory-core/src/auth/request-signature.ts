@@ -1,9 +1,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
+import { InProcessSignatureReplayGuard, type SignatureReplayGuard } from './signature-replay.guard.js';
 
 /**
  * HMAC-SHA256 request signing, shared by the client that signs (`@engram/memory-http`) and the server that checks
- * (the API's AuthGuard), so that both build the same canonical string from the same rules. No Nest, no HTTP library:
+ * (the API's AuthGuard and the edition's Authenticator), so that both build the same canonical string from the same rules. No Nest, no HTTP library:
  * plain inputs (method, path with query, headers, body bytes).
  *
  * The canonical string is six lines joined by `\n`:
@@ -20,7 +21,7 @@ import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
  *
  * X-Signature is the lowercase hex HMAC-SHA256 of that string under the shared secret. Every input that decides what a
  * request does is in it, so a changed body, path, query or scope breaks the signature; the timestamp bounds how long a
- * captured request stays usable, and the verifier's memory of the signatures it accepted refuses it a second time.
+ * captured request stays usable, and a replay guard (signature-replay.guard.ts) refuses it a second time.
  */
 
 export const SIGNATURE_HEADER = 'x-signature';
@@ -35,8 +36,6 @@ export const KEY_ID_HEADER = 'x-key-id';
 
 /** How far a request's timestamp may be from the verifier's clock, either way (clocks drift; requests queue). */
 export const DEFAULT_SIGNATURE_WINDOW_MS = 5 * 60 * 1000;
-/** Signatures remembered within the window; beyond it, new signed requests are refused rather than risk a replay. */
-export const DEFAULT_MAX_REMEMBERED_SIGNATURES = 100_000;
 
 /** On whose behalf a signed request is made: the scope, as mem0 names it. */
 export interface SignedUserContext {
@@ -158,7 +157,7 @@ export function signRequest(secret: string, request: RequestToSign): Record<stri
 
 export type SignatureRefusal = 'missing' | 'malformed' | 'expired' | 'mismatch' | 'replayed' | 'overloaded';
 
-function signatureRefused(message: string, reason: SignatureRefusal): MemoryException {
+export function signatureRefused(message: string, reason: SignatureRefusal): MemoryException {
   return new MemoryException(MemoryExceptionCode.UNAUTHORIZED, `signed request refused: ${message}`, { reason });
 }
 
@@ -176,102 +175,170 @@ export interface VerifiedSignature {
   timestamp: number;
 }
 
-export interface RequestSignatureVerifierOptions {
+export interface SignatureWindowOptions {
   windowMs?: number;
-  maxRemembered?: number;
   /** Milliseconds since the epoch; tests move it. */
   now?: () => number;
 }
 
 /**
- * Checks signed requests against one secret and remembers, for the window, every signature it accepted: within the
- * window a signature is accepted once, past it the timestamp refuses it. The memory is bounded; when it is full, new
- * requests are refused (fail closed) until old entries age out. It is this process's memory: API processes behind a
- * load balancer each keep their own, so a request replayed to another process within the window is not caught.
+ * A signed request whose headers are well-formed and whose timestamp is within the window, before any secret is
+ * known: what it claims, and the canonical string its signature must be the HMAC of. Reading it needs no secret, so
+ * that the secret can be chosen from the request itself (its X-Key-Id).
+ */
+export interface ReadSignedRequest {
+  signature: string;
+  timestamp: number;
+  nonce: string;
+  userContext: SignedUserContext;
+  /** X-Key-Id, or null when the request names no key. */
+  keyId: string | null;
+  canonical: string;
+  /** When the timestamp leaves the window (ms since the epoch): until then a replay guard must remember it. */
+  expiresAt: number;
+}
+
+/**
+ * Checks the headers' form and the timestamp's freshness. Throws UNAUTHORIZED, with `details.reason` (`missing`,
+ * `malformed`, `expired`), naming what is wrong.
+ */
+export function readSignedRequest(request: SignedRequest, options: SignatureWindowOptions = {}): ReadSignedRequest {
+  const windowMs = options.windowMs ?? DEFAULT_SIGNATURE_WINDOW_MS;
+  const signature = header(request.headers, SIGNATURE_HEADER);
+  const timestampText = header(request.headers, TIMESTAMP_HEADER);
+  const nonce = header(request.headers, NONCE_HEADER);
+  const userContextText = header(request.headers, USER_CONTEXT_HEADER);
+  if (signature === null || timestampText === null || nonce === null || userContextText === null) {
+    throw signatureRefused('X-Signature, X-Timestamp, X-Nonce and X-User-Context are all required', 'missing');
+  }
+  if (!HEX_SIGNATURE.test(signature)) {
+    throw signatureRefused('X-Signature must be 64 lowercase hex characters (HMAC-SHA256)', 'malformed');
+  }
+  if (!TIMESTAMP.test(timestampText)) {
+    throw signatureRefused('X-Timestamp must be whole seconds since the epoch', 'malformed');
+  }
+  if (!NONCE.test(nonce)) throw signatureRefused('X-Nonce must be 16 to 64 characters of A-Z a-z 0-9 _ -', 'malformed');
+  const timestamp = Number(timestampText);
+  const userContext = decodeUserContext(userContextText);
+  if (Math.abs((options.now ?? Date.now)() - timestamp * 1000) > windowMs) {
+    throw signatureRefused(
+      `X-Timestamp is more than ${Math.round(windowMs / 1000)} s from the server's clock`,
+      'expired',
+    );
+  }
+  const canonical = canonicalRequest({
+    method: request.method,
+    pathAndQuery: request.pathAndQuery,
+    timestamp,
+    nonce,
+    bodySha256: bodySha256(request.body),
+    userContext: userContextText,
+  });
+  return {
+    signature,
+    timestamp,
+    nonce,
+    userContext,
+    keyId: header(request.headers, KEY_ID_HEADER),
+    canonical,
+    expiresAt: timestamp * 1000 + windowMs,
+  };
+}
+
+/** Throws UNAUTHORIZED (`mismatch`) unless the request's signature is the HMAC of its canonical string under `secret`. */
+export function assertSignedWith(read: ReadSignedRequest, secret: string): void {
+  const expected = Buffer.from(computeSignature(secret, read.canonical), 'hex');
+  if (!timingSafeEqual(expected, Buffer.from(read.signature, 'hex'))) {
+    throw signatureRefused(
+      'the signature does not match the request (method, path and query, timestamp, nonce, body or user context changed, or another secret)',
+      'mismatch',
+    );
+  }
+}
+
+/** The refusal of a signature already accepted within its window. */
+export function signatureReplayed(): MemoryException {
+  return signatureRefused('this signature was already used (a replay)', 'replayed');
+}
+
+/**
+ * A signed request as the API hands it to the Authenticator: read and time-checked, not verified yet, because the
+ * secret it must verify against depends on the edition (the deployment's ENGRAM_SIGNING_SECRET in OSS, the secret of
+ * the key named by X-Key-Id in the cloud). `verify` is the only way to a VerifiedSignature, and it also claims the
+ * signature's first use, so an authenticator cannot check the HMAC and forget the replay.
+ */
+export class PresentedSignature {
+  constructor(
+    private readonly read: ReadSignedRequest,
+    private readonly replays: SignatureReplayGuard,
+    /** ENGRAM_SIGNING_SECRET, for an edition with one secret per deployment; null when it is unset. */
+    readonly configuredSecret: string | null,
+  ) {}
+
+  /** X-Key-Id: which key's secret signed the request, where keys have secrets of their own. Not yet verified. */
+  get keyId(): string | null {
+    return this.read.keyId;
+  }
+
+  /**
+   * Checks the HMAC under `secret`, then that this is the signature's first use within its window (across every
+   * process sharing the replay guard). Throws UNAUTHORIZED (`mismatch`, `replayed`, `overloaded`).
+   */
+  async verify(secret: string): Promise<VerifiedSignature> {
+    assertSignedWith(this.read, secret);
+    if (!(await this.replays.firstUse(this.read.signature, this.read.expiresAt))) throw signatureReplayed();
+    return { userContext: this.read.userContext, timestamp: this.read.timestamp };
+  }
+}
+
+/**
+ * The API edge's check of signed requests: reads them (form, freshness) and presents them to the Authenticator, which
+ * picks the secret; replays are refused by the replay guard, which API processes share when it is in Redis.
+ */
+export class SignedRequestGate {
+  constructor(
+    private readonly replays: SignatureReplayGuard,
+    private readonly configuredSecret: string | null,
+    private readonly options: SignatureWindowOptions = {},
+  ) {}
+
+  present(request: SignedRequest): PresentedSignature {
+    return new PresentedSignature(readSignedRequest(request, this.options), this.replays, this.configuredSecret);
+  }
+}
+
+export interface RequestSignatureVerifierOptions extends SignatureWindowOptions {
+  maxRemembered?: number;
+}
+
+/**
+ * Checks signed requests against one secret, synchronously, remembering every signature it accepted in this
+ * process (InProcessSignatureReplayGuard's rules: within the window a signature is accepted once, past it the
+ * timestamp refuses it; full, it refuses). For a single process that knows its secret up front (a test server); the
+ * API uses SignedRequestGate, whose secret is chosen per request and whose replay guard can be shared.
  */
 export class RequestSignatureVerifier {
-  private readonly windowMs: number;
-  private readonly maxRemembered: number;
-  private readonly now: () => number;
-  /** Signature → when it may be forgotten (its timestamp plus the window). Insertion order is arrival order. */
-  private readonly seen = new Map<string, number>();
+  private readonly seen: InProcessSignatureReplayGuard;
 
   constructor(
     private readonly secret: string,
-    options: RequestSignatureVerifierOptions = {},
+    private readonly options: RequestSignatureVerifierOptions = {},
   ) {
     if (secret.length === 0) throw new Error('a signing secret must not be empty');
-    this.windowMs = options.windowMs ?? DEFAULT_SIGNATURE_WINDOW_MS;
-    this.maxRemembered = options.maxRemembered ?? DEFAULT_MAX_REMEMBERED_SIGNATURES;
-    this.now = options.now ?? Date.now;
+    this.seen = new InProcessSignatureReplayGuard({ maxRemembered: options.maxRemembered, now: options.now });
   }
 
   /** How many signatures are remembered now (for tests and metrics). */
   get remembered(): number {
-    return this.seen.size;
+    return this.seen.remembered;
   }
 
   /** Throws UNAUTHORIZED, with `details.reason`, unless the request is signed with the secret, fresh and first. */
   verify(request: SignedRequest): VerifiedSignature {
-    const signature = header(request.headers, SIGNATURE_HEADER);
-    const timestampText = header(request.headers, TIMESTAMP_HEADER);
-    const nonce = header(request.headers, NONCE_HEADER);
-    const userContextText = header(request.headers, USER_CONTEXT_HEADER);
-    if (signature === null || timestampText === null || nonce === null || userContextText === null) {
-      throw signatureRefused('X-Signature, X-Timestamp, X-Nonce and X-User-Context are all required', 'missing');
-    }
-    if (!HEX_SIGNATURE.test(signature)) {
-      throw signatureRefused('X-Signature must be 64 lowercase hex characters (HMAC-SHA256)', 'malformed');
-    }
-    if (!TIMESTAMP.test(timestampText)) {
-      throw signatureRefused('X-Timestamp must be whole seconds since the epoch', 'malformed');
-    }
-    if (!NONCE.test(nonce))
-      throw signatureRefused('X-Nonce must be 16 to 64 characters of A-Z a-z 0-9 _ -', 'malformed');
-    const timestamp = Number(timestampText);
-    const userContext = decodeUserContext(userContextText);
-
-    const now = this.now();
-    if (Math.abs(now - timestamp * 1000) > this.windowMs) {
-      throw signatureRefused(
-        `X-Timestamp is more than ${Math.round(this.windowMs / 1000)} s from the server's clock`,
-        'expired',
-      );
-    }
-    const expected = computeSignature(
-      this.secret,
-      canonicalRequest({
-        method: request.method,
-        pathAndQuery: request.pathAndQuery,
-        timestamp,
-        nonce,
-        bodySha256: bodySha256(request.body),
-        userContext: userContextText,
-      }),
-    );
-    if (!timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(signature, 'hex'))) {
-      throw signatureRefused(
-        'the signature does not match the request (method, path and query, timestamp, nonce, body or user context changed, or another secret)',
-        'mismatch',
-      );
-    }
-
-    this.forgetExpired(now);
-    if (this.seen.has(signature)) throw signatureRefused('this signature was already used (a replay)', 'replayed');
-    if (this.seen.size >= this.maxRemembered) {
-      throw signatureRefused('too many signed requests within the replay window; try again shortly', 'overloaded');
-    }
-    this.seen.set(signature, timestamp * 1000 + this.windowMs);
-    return { userContext, timestamp };
-  }
-
-  private forgetExpired(now: number): void {
-    // Entries arrive roughly in timestamp order, so the expired ones are at the front; a younger entry ahead of an
-    // older one only delays the older one's removal, never removes a live entry.
-    for (const [signature, forgetAt] of this.seen) {
-      if (forgetAt >= now) break;
-      this.seen.delete(signature);
-    }
+    const read = readSignedRequest(request, this.options);
+    assertSignedWith(read, this.secret);
+    if (!this.seen.firstUseNow(read.signature, read.expiresAt)) throw signatureReplayed();
+    return { userContext: read.userContext, timestamp: read.timestamp };
   }
 }
 
