@@ -114,7 +114,7 @@ export interface EngramConfig {
   maxBodyBytes: number;
   llm?: { baseUrl: string; model: string; apiKey?: Secret };
   memoryProvider: 'local' | 'postgres' | 'http';
-  /** MEMORY_PROVIDER=http: the remote mem0-compatible server (its mem0 root, e.g. `http://host:8080/mem0`). */
+  /** MEMORY_PROVIDER=http: the remote's root: another Engram's (`http://host:8080`, its native API) or a mem0 root (`…/mem0`, or mem0's platform). */
   memoryHttp?: {
     url: string;
     apiKey?: Secret;

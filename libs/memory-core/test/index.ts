@@ -2,6 +2,7 @@
 export {
   describeMemoryProviderContract,
   DEFAULT_CONTRACT_TENANTS,
+  type MemoryProviderCapabilities,
   type MemoryProviderContractSetup,
   type MemoryProviderContractSubject,
 } from './memory-provider.contract.js';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { MemoryProvider } from '../src/memory-provider.js';
 import {
   ContractHarness,
+  type MemoryProviderCapabilities,
   type MemoryProviderContractSetup,
   type MemoryProviderContractSubject,
 } from './contract/contract-harness.js';
@@ -12,7 +13,7 @@ import { describeSearchContract } from './contract/search.contract.js';
 import { describeWorkflowContract } from './contract/workflow.contract.js';
 import { describeWriteContract } from './contract/writes.contract.js';
 
-export type { MemoryProviderContractSetup, MemoryProviderContractSubject };
+export type { MemoryProviderCapabilities, MemoryProviderContractSetup, MemoryProviderContractSubject };
 export { DEFAULT_CONTRACT_TENANTS } from './contract/contract-harness.js';
 
 const PROVIDER_METHODS = [
@@ -51,11 +52,19 @@ const everyMethodListed: [UnlistedMethod] extends [never] ? true : never = true;
  *
  * Layers: the protocol's shape; each method's behaviour (the lifecycle of expiry and purging included); a full CRUD
  * workflow; scope isolation (another user, tenant, agent or run, for every method, and scope-less calls refused).
+ *
+ * `capabilities` says what the backend does by itself (a remote Engram embeds, counts accesses and purges on its own);
+ * the default is a provider whose worker side the system's workers drive, and every test applies to it.
  */
-export function describeMemoryProviderContract(name: string, setup: MemoryProviderContractSetup): void {
+export function describeMemoryProviderContract(
+  name: string,
+  setup: MemoryProviderContractSetup,
+  capabilities?: MemoryProviderCapabilities,
+): void {
   describe(`${name} (MemoryProvider contract)`, () => {
-    const h = new ContractHarness(setup);
-    beforeAll(() => h.start());
+    const h = new ContractHarness(setup, capabilities);
+    // A setup may start servers (a remote provider's): more than a test's time.
+    beforeAll(() => h.start(), 120_000);
     afterAll(() => h.stop());
 
     describe('protocol shape', () => {

@@ -245,6 +245,13 @@ describe('Mem0HttpClient', () => {
       expect(first.headers.authorization).toBeUndefined();
     });
 
+    it('should name the key a signature belongs to in X-Key-Id, and only when one is configured', async () => {
+      server.plan([{ status: 200, body: {} }], 'per-key secret');
+      await client().request({ ...ping, credentials: { signingSecret: 'per-key secret', keyId: 'key_0123' } });
+      await client().request({ ...ping, credentials: { signingSecret: 'per-key secret' } });
+      expect(server.received.map((request) => request.headers['x-key-id'])).toEqual(['key_0123', undefined]);
+    });
+
     it("should be refused by a server that holds another secret, with the remote's reason", async () => {
       server.plan([{ status: 200, body: {} }], 'the server secret');
       const error = await failure(client().request({ ...ping, credentials: { signingSecret: 'a wrong secret' } }));

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  KEY_ID_HEADER,
   MemoryException,
   MemoryExceptionCode,
   signRequest,
@@ -11,10 +12,15 @@ import {
 export interface RemoteCredentials {
   apiKey?: string;
   signingSecret?: string;
+  /**
+   * The remote's id of the key the signing secret belongs to, sent as `X-Key-Id`: a cloud remote keeps a signing secret
+   * per key and must know which one to check the signature with.
+   */
+  keyId?: string;
 }
 
 export interface Mem0HttpClientOptions {
-  /** The remote's mem0 root: `http://host:8080/mem0` for an Engram, mem0's platform address for mem0. */
+  /** The remote's root: an Engram's (`http://host:8080`), its mem0 root (`…/mem0`), or mem0's platform address. */
   baseUrl: string;
   /** Per attempt. */
   timeoutMs: number;
@@ -26,11 +32,11 @@ export interface Mem0HttpClientOptions {
   maxRetryAfterMs?: number;
 }
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface Mem0Request {
   method: HttpMethod;
-  /** Below the base URL, with mem0's trailing slash: `/v1/memories/<id>/`. */
+  /** Below the base URL: `/v1/memories/<id>` (mem0's routes end with a slash: `/v1/memories/<id>/`). */
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
@@ -63,7 +69,7 @@ type Outcome =
   | { kind: 'network'; code: string; sent: boolean };
 
 /**
- * The transport to a mem0-compatible server: URL building, authentication (a fresh signature per attempt, since the
+ * The transport to a remote memory server (an Engram's native API, or a mem0-compatible one): URL building, authentication (a fresh signature per attempt, since the
  * remote refuses a signature it has seen), a timeout per attempt (AbortSignal), retries with exponential backoff and
  * jitter on 429 (honouring Retry-After), 5xx and network errors, never on other 4xx, and the remote's errors as
  * MemoryException codes. Knows nothing of memories.
@@ -109,8 +115,9 @@ export class Mem0HttpClient {
   private async attempt(request: Mem0Request, url: URL, body: string | undefined): Promise<Outcome> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const { apiKey, signingSecret } = request.credentials;
+    const { apiKey, signingSecret, keyId } = request.credentials;
     if (apiKey !== undefined) headers['authorization'] = `Token ${apiKey}`;
+    if (keyId !== undefined) headers[KEY_ID_HEADER] = keyId;
     if (signingSecret !== undefined) {
       Object.assign(
         headers,

@@ -7,7 +7,8 @@ import { startRemoteEngram, type RemoteEngram } from './remote-engram.js';
 
 /**
  * `MEMORY_PROVIDER=http` end to end: an Engram whose memories live on another Engram, driven through its own native
- * routes, once with the remote's API key and once with its signing secret.
+ * routes, once with the remote's API key and once with its signing secret; the remote spoken to in its native API
+ * (MEMORY_HTTP_URL is its root) and in mem0's (MEMORY_HTTP_URL is its mem0 root).
  */
 describe('Engram with MEMORY_PROVIDER=http', () => {
   let remote: RemoteEngram;
@@ -24,14 +25,14 @@ describe('Engram with MEMORY_PROVIDER=http', () => {
     await remote?.stop();
   });
 
-  async function startFront(credentials: Record<string, string>): Promise<ApiProcess> {
+  async function startFront(credentials: Record<string, string>, url = remote.mem0Url): Promise<ApiProcess> {
     const dataDir = await mkdtemp(join(tmpdir(), 'engram-front-'));
     const server = await startApiProcess({
       DATA_DIR: dataDir,
       EMBEDDINGS_PROVIDER: 'hash',
       LOG_LEVEL: 'silent',
       MEMORY_PROVIDER: 'http',
-      MEMORY_HTTP_URL: remote.mem0Url,
+      MEMORY_HTTP_URL: url,
       MEMORY_HTTP_TIMEOUT_MS: '5000',
       MEMORY_HTTP_RETRIES: '1',
       ...credentials,
@@ -41,14 +42,26 @@ describe('Engram with MEMORY_PROVIDER=http', () => {
   }
 
   describe.each([
-    ['the API key', () => ({ MEMORY_HTTP_API_KEY: remote.apiKey })],
-    ['signed requests', () => ({ MEMORY_HTTP_SIGNING_SECRET: remote.signingSecret! })],
-  ])('with %s', (_, credentials) => {
+    ['the native API', 'the API key', () => ({ MEMORY_HTTP_API_KEY: remote.apiKey }), () => remote.url],
+    [
+      'the native API',
+      'signed requests',
+      () => ({ MEMORY_HTTP_SIGNING_SECRET: remote.signingSecret! }),
+      () => remote.url,
+    ],
+    ['the mem0 API', 'the API key', () => ({ MEMORY_HTTP_API_KEY: remote.apiKey }), () => remote.mem0Url],
+    [
+      'the mem0 API',
+      'signed requests',
+      () => ({ MEMORY_HTTP_SIGNING_SECRET: remote.signingSecret! }),
+      () => remote.mem0Url,
+    ],
+  ])('in %s, with %s', (dialect, _, credentials, url) => {
     let front: ApiProcess;
     const user = `user-${Math.random().toString(36).slice(2)}`;
 
     beforeAll(async () => {
-      front = await startFront(credentials());
+      front = await startFront(credentials(), url());
     }, 60_000);
 
     it('should be ready, reporting the remote', async () => {
@@ -85,6 +98,40 @@ describe('Engram with MEMORY_PROVIDER=http', () => {
       const history = await front.request('GET', `/v1/memories/${id}/history`);
       expect(history.body.history.map((row: { op: string }) => row.op)).toEqual(['ADD', 'UPDATE', 'DELETE']);
     });
+
+    if (dialect === 'the native API') {
+      it('should keep every field and rank in every mode on the remote', async () => {
+        const added = await front.request('POST', '/v1/memories?wait=true', {
+          body: {
+            content: 'Bob keeps bees on his roof',
+            user_id: user,
+            importance: 9,
+            confidence: 0.7,
+            memory_type: 'hobby',
+            categories: ['outdoors'],
+          },
+        });
+        expect(added.status).toBe(201);
+        expect(added.body.memory).toMatchObject({
+          importance: 9,
+          confidence: 0.7,
+          memory_type: 'hobby',
+          status: 'ready',
+        });
+        const onRemote = await remote.server.request('GET', `/v1/memories/${added.body.memory.id}`, {
+          headers: { authorization: `Bearer ${remote.apiKey}` },
+        });
+        expect(onRemote.body.memory).toMatchObject({ importance: 9, categories: ['outdoors'], memory_type: 'hobby' });
+        for (const mode of ['keyword', 'vector', 'hybrid']) {
+          const found = await front.request('POST', '/v1/memories/search', {
+            body: { query: 'bees roof', user_id: user, mode, filters: { memory_type: 'hobby' } },
+          });
+          expect(found.status).toBe(200);
+          expect(found.body.results[0].memory.id).toBe(added.body.memory.id);
+        }
+      });
+      return;
+    }
 
     it('should answer a 400 naming what the remote cannot store or rank, never a 500', async () => {
       const add = await front.request('POST', '/v1/memories', { body: { content: 'x', user_id: user, importance: 9 } });

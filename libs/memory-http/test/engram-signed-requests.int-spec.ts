@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { signRequest, type SignedUserContext } from '@engram/memory-core';
-import { startRemoteEngram, type RemoteEngram } from './remote-engram.js';
+import { startRemoteEngrams, type RemoteEngram } from './remote-engram.js';
 
 /**
  * Engram's own API taking signed requests (ENGRAM_SIGNING_SECRET, OSS), as HttpMemoryProvider sends them: on a real
@@ -62,7 +62,7 @@ describe('Engram API: signed requests', () => {
   let keyOnly: RemoteEngram;
 
   beforeAll(async () => {
-    [signing, keyOnly] = await Promise.all([startRemoteEngram('local'), startRemoteEngram('local', false)]);
+    [signing, keyOnly] = await startRemoteEngrams(['local'], ['local', false]);
   }, 60_000);
   afterAll(async () => {
     await Promise.all([signing?.stop(), keyOnly?.stop()]);

@@ -7,7 +7,9 @@ import { startApiProcess, testDatabaseUrl, type ApiProcess } from '@engram/testi
 /** A real Engram API in its own process (the built app), with the credentials a remote caller needs. */
 export interface RemoteEngram {
   server: ApiProcess;
-  /** Its mem0 root: what HttpMemoryProvider is given. */
+  /** Its root: what the native dialect (EngramHttpMemoryProvider) is given. */
+  url: string;
+  /** Its mem0 root: what the mem0 dialect (Mem0HttpMemoryProvider) is given. */
   mem0Url: string;
   apiKey: string;
   /** Unset: the server accepts no signed requests. */
@@ -38,6 +40,7 @@ export async function startRemoteEngram(backend: RemoteBackend, signing = true):
   const server = await startApiProcess(env);
   return {
     server,
+    url: server.url,
     mem0Url: `${server.url}/mem0`,
     apiKey,
     signingSecret,
@@ -46,4 +49,18 @@ export async function startRemoteEngram(backend: RemoteBackend, signing = true):
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts several remotes at once; if one fails to start, stops those that did before failing, so that no server
+ * process outlives the test file (Promise.all would drop them).
+ */
+export async function startRemoteEngrams(
+  ...remotes: readonly (readonly [RemoteBackend, boolean?])[]
+): Promise<RemoteEngram[]> {
+  const started = await Promise.allSettled(remotes.map(([backend, signing]) => startRemoteEngram(backend, signing)));
+  const failed = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (!failed) return started.map((outcome) => (outcome as PromiseFulfilledResult<RemoteEngram>).value);
+  await Promise.all(started.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.stop() : undefined)));
+  throw failed.reason;
 }

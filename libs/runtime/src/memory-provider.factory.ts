@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { EngramConfig } from '@engram/config';
 import { ConfigException } from '@engram/config';
 import { LocalMemoryProvider, OSS_TENANT_ID, type Clock, type MemoryProvider } from '@engram/memory-core';
-import { HttpMemoryProvider } from '@engram/memory-http';
+import { createHttpMemoryProvider } from '@engram/memory-http';
 import { createPostgresMemoryProvider } from '@engram/memory-postgres';
 
 export interface MemoryProviderDependencies {
@@ -34,13 +34,17 @@ export async function createMemoryProvider(
       // The configuration refuses MEMORY_PROVIDER=http without these; checked again for the type's sake.
       const remote = config.memoryHttp;
       if (!remote) throw new ConfigException('invalid configuration: MEMORY_PROVIDER=http needs MEMORY_HTTP_URL');
-      // One organisation, one remote key: the OSS tenant's memories live in the remote key's tenant.
-      return new HttpMemoryProvider({
+      // One organisation, one remote key: the OSS tenant's memories live in the remote key's tenant. The dialect
+      // (another Engram's native API, or mem0's) follows from the URL: a mem0 root ends in /mem0.
+      return createHttpMemoryProvider({
         baseUrl: remote.url,
         timeoutMs: remote.timeoutMs,
         retries: remote.retries,
         tenants: new Map([
-          [OSS_TENANT_ID, { apiKey: remote.apiKey?.reveal(), signingSecret: remote.signingSecret?.reveal() }],
+          [
+            OSS_TENANT_ID,
+            { apiKey: remote.apiKey?.reveal(), signingSecret: remote.signingSecret?.reveal(), keyId: remote.keyId },
+          ],
         ]),
       });
     }

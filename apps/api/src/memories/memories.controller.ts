@@ -8,6 +8,7 @@ import {
   addMemorySchema,
   batchAddSchema,
   deleteByScopeQuerySchema,
+  historyQuerySchema,
   listQuerySchema,
   memoryIdSchema,
   searchSchema,
@@ -147,8 +148,12 @@ export class MemoriesController {
 
   @Get(':id/history')
   @RequireScopes('memories:read')
-  async history(@ValidParam('id', memoryIdSchema) id: string) {
-    const history = await this.memories.history({ tenantId: this.tenants.currentTenant() }, id);
+  @ApiOperation({ summary: "A memory's history; with user_id, agent_id, run_id or namespace, only if it is theirs" })
+  async history(
+    @ValidParam('id', memoryIdSchema) id: string,
+    @ValidQuery(historyQuerySchema) query: Record<string, string | undefined>,
+  ) {
+    const history = await this.memories.history(scopeOf(this.tenants.currentTenant(), query), id);
     return { history: history.map(presentHistory) };
   }
 }

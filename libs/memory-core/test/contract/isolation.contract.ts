@@ -143,7 +143,7 @@ export function describeIsolationContract(h: ContractHarness): void {
 
         /** The owner's memory is still there, exactly as it was. */
         async function expectUntouched({ owner, mine }: Pair): Promise<void> {
-          expect(await h.provider.get(owner, mine.id)).toEqual(mine);
+          expect(h.stable(await h.provider.get(owner, mine.id))).toEqual(h.stable(mine));
         }
 
         it(`should not return a memory of ${another} from get${suffix}`, async () => {
@@ -232,13 +232,13 @@ export function describeIsolationContract(h: ContractHarness): void {
           await expectUntouched(p);
         });
 
-        it(`should not record access to a memory of ${another}${suffix}`, async () => {
+        h.itWorkerSide(`should not record access to a memory of ${another}${suffix}`, async () => {
           const p = await pair();
           await h.provider.recordAccess(p.byId, [{ id: p.mine.id, count: 1, at: new Date() }]);
           await expectUntouched(p);
         });
 
-        it(`should not set the embedding of a memory of ${another}${suffix}`, async () => {
+        h.itWorkerSide(`should not set the embedding of a memory of ${another}${suffix}`, async () => {
           const p = await pair();
           const vector = await h.embed('something else entirely');
           const result = await h.provider.setEmbedding(p.byId, p.mine.id, {
@@ -251,7 +251,7 @@ export function describeIsolationContract(h: ContractHarness): void {
           await expectUntouched(p);
         });
 
-        it(`should not mark failed a memory of ${another}${suffix}`, async () => {
+        h.itWorkerSide(`should not mark failed a memory of ${another}${suffix}`, async () => {
           const p = await pair();
           await h.provider.markFailed(p.byId, p.mine.id, 'sabotage');
           await expectUntouched(p);
@@ -305,7 +305,7 @@ export function describeIsolationContract(h: ContractHarness): void {
         const memory = await h.addReady(owner, 'Reachable by id');
         const tenantOnly = { tenantId: owner.tenantId };
 
-        expect(await h.provider.get(tenantOnly, memory.id)).toEqual(memory);
+        expect(h.stable(await h.provider.get(tenantOnly, memory.id))).toEqual(h.stable(memory));
         expect(ids(await h.provider.getMany(tenantOnly, [memory.id]))).toEqual([memory.id]);
         expect(await h.provider.exists(tenantOnly, memory.id)).toBe(true);
         expect(await h.provider.history(tenantOnly, memory.id)).toEqual(await h.provider.history(owner, memory.id));
@@ -316,15 +316,24 @@ export function describeIsolationContract(h: ContractHarness): void {
         const [memory, other] = await h.provider.addMany(owner, [{ content: 'first' }, { content: 'second' }]);
         const tenantOnly = { tenantId: owner.tenantId };
 
+        const updated = await h.provider.update(tenantOnly, memory.id, { content: 'first, edited', importance: 8 });
+        expect(await h.provider.get(owner, memory.id)).toMatchObject({ content: updated.content, importance: 8 });
+        await h.provider.delete(tenantOnly, memory.id);
+        expect(await h.provider.deleteMany(tenantOnly, [other.id])).toBe(1);
+        expect(await h.provider.count(owner)).toBe(0);
+      });
+
+      h.itWorkerSide('should run the worker side by id with a scope naming only its tenant', async () => {
+        const owner = h.scope();
+        const memory = await h.provider.add(owner, { content: 'first' });
+        const tenantOnly = { tenantId: owner.tenantId };
+
         await h.makeReady(tenantOnly, memory);
         await h.provider.recordAccess(tenantOnly, [{ id: memory.id, count: 1, at: new Date() }]);
         expect(await h.provider.get(owner, memory.id)).toMatchObject({ status: 'ready', accessCount: 1 });
         const updated = await h.provider.update(tenantOnly, memory.id, { content: 'first, edited' });
         await h.provider.markFailed(tenantOnly, memory.id, 'gave up');
         expect(await h.provider.get(owner, memory.id)).toMatchObject({ content: updated.content, status: 'failed' });
-        await h.provider.delete(tenantOnly, memory.id);
-        expect(await h.provider.deleteMany(tenantOnly, [other.id])).toBe(1);
-        expect(await h.provider.count(owner)).toBe(0);
       });
     });
 

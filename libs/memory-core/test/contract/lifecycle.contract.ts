@@ -24,7 +24,7 @@ export function describeLifecycleContract(h: ContractHarness): void {
   }
 
   describe('expiry on every path', () => {
-    it('should leave an expired memory out of owners, every search mode, the pipeline and the reconciler', async () => {
+    it('should leave a memory out of owners, every search mode and reads once its expiry passes', async () => {
       const scope = h.scope();
       const expiresAt = new Date(Date.now() + 1_000);
       const ready = await h.addReady(scope, { content: 'ephemeral heron', expiresAt });
@@ -32,24 +32,40 @@ export function describeLifecycleContract(h: ContractHarness): void {
       expect((await h.provider.owners(scope, { limit: 10 })).total).toBe(1);
       expect(await h.provider.search(scope, await h.query('ephemeral heron', 'vector'))).not.toEqual([]);
 
-      await sleep(1_200);
+      await sleep(Math.max(0, expiresAt.getTime() - Date.now()) + 200);
       expect(await h.provider.owners(scope, { limit: 10 })).toEqual({ items: [], total: 0 });
       for (const mode of ['vector', 'hybrid', 'keyword'] as const) {
         expect(await h.provider.search(scope, await h.query('ephemeral heron', mode))).toEqual([]);
       }
       expect(await h.provider.getMany(scope, [ready.id, pending.id])).toEqual([]);
-      const jobs = await h.provider.listPending(new Date(Date.now() + 60_000), 100_000);
-      expect(jobs.some((job) => job.memoryId === pending.id)).toBe(false);
-
-      const vector = await h.embed(pending.content);
-      const embedding = { vector, model: h.embedder.model, dimensions: vector.length };
-      expect(await h.provider.setEmbedding(scope, pending.id, { ...embedding, contentHash: pending.contentHash })).toBe(
-        'skipped',
-      );
-      await h.provider.markFailed(scope, pending.id, 'too late');
-      await h.provider.recordAccess(scope, [{ id: ready.id, count: 1, at: new Date() }]);
-      expect(await h.provider.get(scope, pending.id)).toBeNull();
     });
+
+    h.itWorkerSide(
+      'should leave an expired memory out of the pipeline, the reconciler and the access counts',
+      async () => {
+        const scope = h.scope();
+        const [ready, pending] = await h.provider.addMany(scope, [
+          { content: 'expired egret' },
+          { content: 'expired egret chick' },
+        ]);
+        await h.makeReady(scope, ready);
+        const expiresAt = new Date(Date.now() - 1);
+        await h.provider.update(scope, ready.id, { expiresAt });
+        await h.provider.update(scope, pending.id, { expiresAt });
+
+        const jobs = await h.provider.listPending(new Date(Date.now() + 60_000), 100_000);
+        expect(jobs.some((job) => job.memoryId === pending.id)).toBe(false);
+        const vector = await h.embed(pending.content);
+        const embedding = { vector, model: h.embedder.model, dimensions: vector.length };
+        expect(
+          await h.provider.setEmbedding(scope, pending.id, { ...embedding, contentHash: pending.contentHash }),
+        ).toBe('skipped');
+        await h.provider.markFailed(scope, pending.id, 'too late');
+        await h.provider.recordAccess(scope, [{ id: ready.id, count: 1, at: new Date() }]);
+        expect(await h.provider.get(scope, pending.id)).toBeNull();
+        expect(await h.provider.get(scope, ready.id)).toBeNull();
+      },
+    );
 
     it('should treat an expired memory as missing for deletes, and write no history row for it', async () => {
       const scope = h.scope();
@@ -66,7 +82,7 @@ export function describeLifecycleContract(h: ContractHarness): void {
     });
   });
 
-  describe('purgeExpired', () => {
+  h.describeWorkerSide('purgeExpired', () => {
     it('should delete the memories expired by `before`, at most `limit` a call, and nothing else', async () => {
       const base = Date.UTC(1971, 0, 1) + randomInt(5 * 365 * 24 * 3_600_000);
       await drain(new Date(base - 1));

@@ -206,7 +206,7 @@ export function describeReadContract(h: ContractHarness): void {
     });
   });
 
-  describe('recordAccess', () => {
+  h.describeWorkerSide('recordAccess', () => {
     it('should add the counts and set accessedAt of the ids given, and only those', async () => {
       const scope = h.scope();
       const [a, b] = await h.provider.addMany(scope, [{ content: 'a' }, { content: 'b' }]);
@@ -259,7 +259,7 @@ export function describeReadContract(h: ContractHarness): void {
     });
   });
 
-  describe('embedding pipeline', () => {
+  h.describeWorkerSide('embedding pipeline', () => {
     it('should make a pending memory ready with the vector of the embedder', async () => {
       const scope = h.scope();
       const memory = await h.provider.add(scope, { content: 'Speaks fluent Japanese' });

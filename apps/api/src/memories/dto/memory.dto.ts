@@ -111,6 +111,9 @@ export type ListQuery = z.output<typeof listQuerySchema>;
 
 export const deleteByScopeQuerySchema = z.strictObject({ ...scopeFields });
 
+/** Optional: a memory's history as one of its owners sees it (a deleted memory's too); absent, the tenant's view. */
+export const historyQuerySchema = z.strictObject({ ...scopeFields });
+
 export const searchSchema = z.strictObject({
   query: z.string().trim().min(1).max(10_000),
   ...scopeFields,

@@ -14,16 +14,16 @@ import {
   type SearchQuery,
   type TenantId,
 } from '@engram/memory-core';
-import { HttpMemoryProvider, type RemoteTenant } from '@engram/memory-http';
-import { startRemoteEngram, type RemoteEngram } from './remote-engram.js';
+import { Mem0HttpMemoryProvider, type RemoteTenant } from '@engram/memory-http';
+import { startRemoteEngrams, type RemoteEngram } from './remote-engram.js';
 
 /**
- * HttpMemoryProvider held to the MemoryProvider protocol against real Engram servers (built API processes), in both
- * auth modes. The shared contract kit (`@engram/memory-core/testing`) cannot run here as a whole: it drives the
- * embedding pipeline's writes (setEmbedding, markFailed), access statistics, search modes and re-weighting, and the
- * fields mem0's API has no place for (importance, memory_type, …), none of which a mem0-compatible remote can be told,
- * and it has no way for a provider to declare that. This suite covers every method with the kit's expectations where
- * the remote can meet them, and with the documented answer where it cannot.
+ * The mem0 dialect (Mem0HttpMemoryProvider, for mem0's platform) held to the MemoryProvider protocol against real
+ * Engram servers' `/mem0` routes (built API processes), in both auth modes. The shared contract kit runs on the native
+ * dialect (engram-http.memory-provider.contract.int-spec.ts); it cannot run here: mem0's API has no place for
+ * importance, memory_type, confidence, categories, search modes or weights, and the kit stores them all. This suite
+ * covers every method with the kit's expectations where mem0's API can meet them, and with the documented answer
+ * where it cannot.
  *
  * Tenants: the remote is one tenant per key, so each tenant is its own remote server here (the first on PostgreSQL,
  * the second on the local store): the provider maps each TenantId to the credentials (and URL) of its remote.
@@ -59,23 +59,26 @@ const hybrid = (text: string, extra: Partial<SearchQuery> = {}): SearchQuery => 
 
 type AuthMode = 'api key' | 'signed requests';
 
-describe('HttpMemoryProvider against real Engram servers', () => {
+describe('Mem0HttpMemoryProvider against real Engram servers (mem0 routes)', () => {
   let remoteA: RemoteEngram;
   let remoteB: RemoteEngram;
 
   beforeAll(async () => {
-    [remoteA, remoteB] = await Promise.all([startRemoteEngram('postgres'), startRemoteEngram('local')]);
+    [remoteA, remoteB] = await startRemoteEngrams(['postgres'], ['local']);
   }, 60_000);
   afterAll(async () => {
     await Promise.all([remoteA?.stop(), remoteB?.stop()]);
   });
 
-  function providerFor(mode: AuthMode, overrides: Partial<Record<TenantId, RemoteTenant>> = {}): HttpMemoryProvider {
+  function providerFor(
+    mode: AuthMode,
+    overrides: Partial<Record<TenantId, RemoteTenant>> = {},
+  ): Mem0HttpMemoryProvider {
     const tenantOf = (remote: RemoteEngram): RemoteTenant =>
       mode === 'api key'
         ? { baseUrl: remote.mem0Url, apiKey: remote.apiKey }
         : { baseUrl: remote.mem0Url, signingSecret: remote.signingSecret };
-    return new HttpMemoryProvider({
+    return new Mem0HttpMemoryProvider({
       baseUrl: remoteA.mem0Url,
       timeoutMs: 10_000,
       retries: 2,
