@@ -1,84 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
+import { PrivateRedisServer } from '../../../test/support/private-services.js';
 import { READY_PROBE_TIMEOUT_MS } from '../src/health/health.controller.js';
 import { startTestApp, type TestApp } from './api-test.app.js';
 
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/**
- * A Redis server of this test's own, so that it can be stopped and started again without touching the machine's
- * shared one: no persistence, files in a temporary directory.
- */
-class OwnRedisServer {
-  private process: ChildProcess | null = null;
-
-  constructor(
-    readonly port: number,
-    private readonly dir: string,
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    if (this.process) return;
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    this.process = spawn('redis-server', [...args, '--dir', this.dir], { stdio: 'ignore' });
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch (error) {
-        if (attempt === 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-  }
-
-  async stop(): Promise<void> {
-    const child = this.process;
-    this.process = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-}
-
 describe('GET /ready with Redis (REDIS_URL)', () => {
-  let redis: OwnRedisServer;
+  // A Redis of this test's own, so that it can be stopped and started again without touching the machine's.
+  let redis: PrivateRedisServer;
   let api: TestApp;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'engram-ready-redis-'));
-    redis = new OwnRedisServer(await freePort(), dir);
-    await redis.start();
+    redis = await PrivateRedisServer.create();
     api = await startTestApp({ REDIS_URL: redis.url });
   });
   afterAll(async () => {
     // Closing the app needs Redis (BullMQ's connections wait for it), so it is up again whatever a test left.
     await redis.start();
     await api?.close();
-    await redis.stop();
-    await rm(dir, { recursive: true, force: true });
+    await redis.destroy();
   });
 
   it('reports the key-value store in Redis with its latency', async () => {

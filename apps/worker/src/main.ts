@@ -19,7 +19,9 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.createApplicationContext(await WorkerModule.forRoot(config), {
     logger: createLogger(config),
   });
-  app.enableShutdownHooks();
+  // SIGTERM closes the context (the queues wait for the jobs under way), then exits 0 rather than dying of the signal
+  // raised again, which a supervisor would count as a crash.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   // Written whatever LOG_LEVEL says, as before: supervisors and tests wait for it.
   new StructuredLogger({ format: config.logFormat, level: 'info' }).write(
     'info',

@@ -9,6 +9,7 @@ import {
   type RemovedJobs,
 } from '@engram/memory-core';
 import { findJobs, removeEventEntries, removeFoundJobs } from './bullmq-job-scan.js';
+import { withinEnqueueDeadline } from './enqueue-deadline.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { EMBEDDING_QUEUE_NAME, queuePrefix } from './queue-names.js';
 
@@ -78,7 +79,7 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
       this.remember(job.memoryId, jobId);
       return { name: 'embed', data: job, opts: { jobId } };
     });
-    await this.queue.addBulk(entries);
+    await withinEnqueueDeadline(this.options.queueName, this.queue.addBulk(entries));
   }
 
   start(processor: EmbeddingJobProcessor): void {

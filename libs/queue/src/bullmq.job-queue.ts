@@ -1,6 +1,7 @@
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { RemovedJobs } from '@engram/memory-core';
 import { findJobs, removeEventEntries, removeFoundJobs } from './bullmq-job-scan.js';
+import { withinEnqueueDeadline } from './enqueue-deadline.js';
 import type { JobHandler, JobQueue } from './job-queue.js';
 import { queuePrefix } from './queue-names.js';
 
@@ -51,7 +52,7 @@ export class BullMqJobQueue<T> implements JobQueue<T> {
 
   async enqueue(id: string, job: T): Promise<void> {
     // BullMQ ignores an add whose job id exists: the dedup of the interface.
-    await this.queue.add('job', job, { jobId: id });
+    await withinEnqueueDeadline(this.options.queueName, this.queue.add('job', job, { jobId: id }));
   }
 
   start(handler: JobHandler<T>): void {

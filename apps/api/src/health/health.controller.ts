@@ -12,6 +12,7 @@ import {
   type MemoryProvider,
 } from '@engram/memory-core';
 import type { FastifyReply } from 'fastify';
+import { DEPENDENCY_RETRY_AFTER_SECONDS } from '../common/filters/api-exception.filter.js';
 
 interface DependencyStatus {
   status: 'up' | 'down';
@@ -85,6 +86,8 @@ export class HealthController {
     const dependencies = { storage, queue, kv, embedder };
     const ok = Object.values(dependencies).every((d) => d.status === 'up');
     void reply.status(ok ? 200 : 503);
+    // Like every other 503 of a dependency that is down: a load balancer or client may come back after this.
+    if (!ok) void reply.header('retry-after', String(DEPENDENCY_RETRY_AFTER_SECONDS));
     return { status: ok ? 'ready' : 'not_ready', dependencies };
   }
 }

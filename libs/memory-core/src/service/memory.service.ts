@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Embedder } from '../embedder.js';
 import { embeddingJobOf, type EmbeddingQueue } from '../embedding-queue.js';
 import type { AuditLogger, Clock, UsageTracker } from '../extension-points.js';
@@ -15,7 +15,7 @@ import {
   type SearchMode,
   type SearchResult,
 } from '../memory.js';
-import { MemoryException } from '../memory.exception.js';
+import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
 import type { MemoryProvider } from '../memory-provider.js';
 import { AccessRecorder } from './access-recorder.service.js';
 import { SpeakerLabelCache } from './speaker-label.cache.js';
@@ -72,6 +72,7 @@ export interface ScopedNewMemory {
  */
 @Injectable()
 export class MemoryService {
+  private readonly logger = new Logger('MemoryService');
   private readonly speakerLabels = new SpeakerLabelCache();
   private readonly sources: MemorySources;
 
@@ -138,8 +139,7 @@ export class MemoryService {
       stored.forEach((memory, i) => (added[indexes[i]] = memory));
     }
 
-    const trace = this.telemetry.traceCarrier();
-    await this.queue.enqueue(added.map((memory) => ({ ...embeddingJobOf(memory), ...(trace && { trace }) })));
+    await this.enqueueEmbedding(added, options);
     await this.usage.record(tenantId, 'memory.write', added.length);
     await this.audit.log({
       tenantId,
@@ -169,10 +169,7 @@ export class MemoryService {
     assertTenantScope(scope);
     await this.usage.check(scope.tenantId, 'memory.write', 1);
     const updated = await this.provider.update(scope, id, patch, options.actor);
-    if (updated.status === 'pending') {
-      const trace = this.telemetry.traceCarrier();
-      await this.queue.enqueue([{ ...embeddingJobOf(updated), ...(trace && { trace }) }]);
-    }
+    if (updated.status === 'pending') await this.enqueueEmbedding([updated], options);
     await this.audit.log({
       tenantId: scope.tenantId,
       actor: options.actor ?? 'system',
@@ -315,6 +312,24 @@ export class MemoryService {
     if (typeof memory !== 'object' || memory === null || memory.expiresAt !== undefined) return memory;
     const ttl = this.sources.find(memory.namespace ?? scope.namespace ?? DEFAULT_NAMESPACE)?.defaultTtlSeconds;
     return ttl ? { ...memory, expiresAt: new Date(now.getTime() + ttl * 1000) } : memory;
+  }
+
+  /**
+   * Queues the memories' embedding. They are stored already, as `pending`: when the queue is unreachable the write
+   * still stands (the reconciler queues pending memories again once it can), so only a caller that waits for them to
+   * be searchable is told (DEPENDENCY_UNAVAILABLE).
+   */
+  private async enqueueEmbedding(memories: readonly Memory[], options: WriteOptions): Promise<void> {
+    const trace = this.telemetry.traceCarrier();
+    try {
+      await this.queue.enqueue(memories.map((memory) => ({ ...embeddingJobOf(memory), ...(trace && { trace }) })));
+    } catch (error) {
+      const unreachable = error instanceof MemoryException && error.code === MemoryExceptionCode.DEPENDENCY_UNAVAILABLE;
+      if (!unreachable || options.wait) throw error;
+      this.logger.warn(
+        `${memories.length} memories stored pending, not queued (the reconciler will): ${error.message}`,
+      );
+    }
   }
 
   private async awaitReady(memories: Memory[]): Promise<Memory[]> {

@@ -3,6 +3,7 @@ import { isRateLimitedDetails, MemoryException, MemoryExceptionCode } from '@eng
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '@engram/http';
 import { rateLimitHeaders } from '../http/rate-limit-headers.js';
+import { isDependencyConnectionError } from './dependency-errors.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -65,9 +66,15 @@ const TRANSPORT_CODES: Record<number, string> = {
 
 const logger = new Logger('ApiExceptionFilter');
 
+/**
+ * How long a caller should wait after a 503 (a dependency is down, `/ready` failing): about what a restart or a
+ * failover of Postgres or Redis takes, and what the clients' reconnects need to notice it is back.
+ */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
 /** When to come back: soon for a dependency that is down; when the allowance refills for a rate limit. */
 function headersOf(error: MemoryException, status: number): Record<string, string> | undefined {
-  if (status === 503) return { 'retry-after': '5' };
+  if (status === 503) return { 'retry-after': String(DEPENDENCY_RETRY_AFTER_SECONDS) };
   if (error.code === MemoryExceptionCode.RATE_LIMITED && isRateLimitedDetails(error.details)) {
     const details = error.details;
     return {
@@ -110,6 +117,15 @@ export function renderError(error: unknown): Rendered {
     if (status === 400 && error instanceof SyntaxError) message = `the request body is not valid JSON: ${message}`;
     if (status === 413) message = 'the request body is larger than the server accepts (MAX_BODY_BYTES)';
     return { status, code: TRANSPORT_CODES[status] ?? `HTTP_${status}`, message };
+  }
+  if (isDependencyConnectionError(error)) {
+    logger.warn(`a dependency is unavailable: ${(error as Error).message}`);
+    return {
+      status: 503,
+      code: MemoryExceptionCode.DEPENDENCY_UNAVAILABLE,
+      message: 'a service Engram depends on is unavailable; retry later',
+      headers: { 'retry-after': String(DEPENDENCY_RETRY_AFTER_SECONDS) },
+    };
   }
   logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return { status: 500, code: 'INTERNAL_ERROR', message: 'an unexpected error occurred' };
