@@ -56,7 +56,7 @@ describe('recovery from a dependency going away (built API process)', () => {
     expect((await search('green tea')).body.results).toHaveLength(1);
     expect((await api.request('PUT', '/v1/kv/recovery:k', { body: { value: 1 } })).status).toBe(200);
     expect((await api.request('GET', '/ready')).status).toBe(200);
-  });
+  }, 60_000);
 
   it('answers 503 with Retry-After while Postgres is down, stays alive, and recovers when it is back', async () => {
     await postgres.stop();

@@ -17,11 +17,39 @@ const PG_BIN = '/usr/lib/postgresql/15/bin';
 
 /** A port nothing listens on right now. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = PRIVATE_PORTS_FROM + workerSlot() * PORTS_PER_WORKER + (nextPort++ % PORTS_PER_WORKER);
+    if (await isFree(port)) return port;
+  }
+}
+
+/**
+ * Private servers listen below the kernel's ephemeral range (32768 and up), so that no outgoing connection of
+ * another test holds the port between this check and the server's bind, and each jest worker has a slice of its
+ * own, so that two suites running side by side never pick the same port.
+ */
+const PRIVATE_PORTS_FROM = 20_000;
+const PORTS_PER_WORKER = 500;
+let nextPort = 0;
+
+function workerSlot(): number {
+  const id = Number(process.env.JEST_WORKER_ID ?? '1');
+  return Number.isInteger(id) && id > 0 && id < 20 ? id : 1;
+}
+
+async function isFree(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }
 
 /** Retries `attempt` every 100 ms until it resolves, for up to `timeoutMs`. */
