@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import {
@@ -57,6 +56,7 @@ import {
   RemoteTenants,
   type HttpMemoryProviderOptions,
   type Remote,
+  remoteHealth,
 } from './remote-tenants.js';
 
 /** The native API's largest list page and batch. */
@@ -324,18 +324,7 @@ export class EngramHttpMemoryProvider implements MemoryProvider {
 
   /** `GET /v1/sources` with the first tenant's credentials: the remote is up and takes them. */
   async health(): Promise<ProviderHealth> {
-    const started = performance.now();
-    const { client, credentials } = this.tenants.first;
-    try {
-      await client.request({ method: 'GET', path: '/v1/sources', credentials, retries: 0 });
-      return { ok: true, latencyMs: Math.round(performance.now() - started), details: { remote: client.url } };
-    } catch (error) {
-      return {
-        ok: false,
-        latencyMs: Math.round(performance.now() - started),
-        details: { remote: client.url, error: error instanceof Error ? error.message : String(error) },
-      };
-    }
+    return remoteHealth(this.tenants, '/v1/sources');
   }
 
   async close(): Promise<void> {

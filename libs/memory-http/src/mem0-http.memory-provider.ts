@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import {
   assertScoped,
@@ -60,6 +59,7 @@ import {
   RemoteTenants,
   type HttpMemoryProviderOptions,
   type Remote,
+  remoteHealth,
 } from './remote-tenants.js';
 
 /** The largest page mem0's list gives (and Engram's list limit). */
@@ -346,18 +346,7 @@ export class Mem0HttpMemoryProvider implements MemoryProvider {
 
   /** `GET /v1/ping/` with the first tenant's credentials: the remote is up and takes them. */
   async health(): Promise<ProviderHealth> {
-    const started = performance.now();
-    const { client, credentials } = this.tenants.first;
-    try {
-      await client.request({ method: 'GET', path: '/v1/ping/', credentials, retries: 0 });
-      return { ok: true, latencyMs: Math.round(performance.now() - started), details: { remote: client.url } };
-    } catch (error) {
-      return {
-        ok: false,
-        latencyMs: Math.round(performance.now() - started),
-        details: { remote: client.url, error: error instanceof Error ? error.message : String(error) },
-      };
-    }
+    return remoteHealth(this.tenants, '/v1/ping/');
   }
 
   async close(): Promise<void> {

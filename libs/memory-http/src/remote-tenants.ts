@@ -1,9 +1,11 @@
+import { performance } from 'node:perf_hooks';
 import {
   MemoryException,
   MemoryExceptionCode,
   type Memory,
   type MemoryOwner,
   type MemoryScope,
+  type ProviderHealth,
   type TenantId,
 } from '@engram/memory-core';
 import { Mem0HttpClient, type Mem0HttpClientOptions, type RemoteCredentials } from './mem0-http.client.js';
@@ -90,6 +92,22 @@ export class RemoteTenants {
 const OWNER_KIND_ORDER = { user: 0, agent: 1, run: 2 } as const;
 
 /** The protocol's order of owners: users, then agents, then runs, each by id. */
+/** The remote's health: one request to `path` with the first tenant's credentials, timed, never retried. */
+export async function remoteHealth(tenants: RemoteTenants, path: string): Promise<ProviderHealth> {
+  const started = performance.now();
+  const { client, credentials } = tenants.first;
+  try {
+    await client.request({ method: 'GET', path, credentials, retries: 0 });
+    return { ok: true, latencyMs: Math.round(performance.now() - started), details: { remote: client.url } };
+  } catch (error) {
+    return {
+      ok: false,
+      latencyMs: Math.round(performance.now() - started),
+      details: { remote: client.url, error: error instanceof Error ? error.message : String(error) },
+    };
+  }
+}
+
 export function compareOwners(a: MemoryOwner, b: MemoryOwner): number {
   return OWNER_KIND_ORDER[a.kind] - OWNER_KIND_ORDER[b.kind] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
