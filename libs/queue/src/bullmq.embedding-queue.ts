@@ -1,4 +1,4 @@
-import { Queue, QueueEvents, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, QueueEvents, type ConnectionOptions, type Worker } from 'bullmq';
 import {
   jobMatches,
   type EmbeddingJob,
@@ -9,6 +9,7 @@ import {
   type RemovedJobs,
 } from '@engram/memory-core';
 import { findJobs, removeEventEntries, removeFoundJobs } from './bullmq-job-scan.js';
+import { startBullMqWorker } from './bullmq-worker.js';
 import { withinEnqueueDeadline } from './enqueue-deadline.js';
 import { MicroBatcher } from './micro-batcher.js';
 import { EMBEDDING_QUEUE_NAME, queuePrefix } from './queue-names.js';
@@ -85,26 +86,13 @@ export class BullMqEmbeddingQueue implements EmbeddingQueue {
   start(processor: EmbeddingJobProcessor): void {
     if (this.worker) return;
     const batcher = new MicroBatcher<EmbeddingJob>((jobs) => processor.process(jobs), this.options.concurrency, 5);
-    this.worker = new Worker<EmbeddingJob>(
-      this.options.queueName,
-      (job: Job<EmbeddingJob>) => batcher.submit(job.data),
-      {
-        connection: this.connection,
-        prefix: queuePrefix(this.options.queueName),
-        concurrency: this.options.concurrency,
-        lockDuration: this.options.lockDurationMs,
-        stalledInterval: this.options.stalledIntervalMs,
-        maxStalledCount: 5,
-      },
+    // A job out of attempts marks its memory failed; if even that fails, the memory stays pending and the reconciler
+    // queues it again.
+    this.worker = startBullMqWorker<EmbeddingJob>(
+      { ...this.options, connection: this.connection },
+      (job) => batcher.submit(job),
+      (job, reason) => processor.fail(job, reason),
     );
-    this.worker.on('failed', (job, error) => {
-      if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
-      processor.fail(job.data, error.message).catch(() => {
-        // The memory stays pending; the reconciler will queue it again.
-      });
-    });
-    // Errors of the connection are retried by ioredis; without a listener Node would treat them as fatal.
-    this.worker.on('error', () => undefined);
   }
 
   async waitFor(memoryIds: readonly string[], timeoutMs: number): Promise<Map<string, JobOutcome>> {

@@ -1,6 +1,7 @@
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Queue, type ConnectionOptions, type Worker } from 'bullmq';
 import type { RemovedJobs } from '@engram/memory-core';
 import { findJobs, removeEventEntries, removeFoundJobs } from './bullmq-job-scan.js';
+import { startBullMqWorker } from './bullmq-worker.js';
 import { withinEnqueueDeadline } from './enqueue-deadline.js';
 import type { JobHandler, JobQueue } from './job-queue.js';
 import { queuePrefix } from './queue-names.js';
@@ -57,20 +58,11 @@ export class BullMqJobQueue<T> implements JobQueue<T> {
 
   start(handler: JobHandler<T>): void {
     if (this.worker) return;
-    this.worker = new Worker<T>(this.options.queueName, (job: Job<T>) => handler.handle(job.data), {
-      connection: this.connection,
-      prefix: queuePrefix(this.options.queueName),
-      concurrency: this.options.concurrency,
-      lockDuration: this.options.lockDurationMs,
-      stalledInterval: this.options.stalledIntervalMs,
-      maxStalledCount: 5,
-    });
-    this.worker.on('failed', (job, error) => {
-      if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
-      handler.failed(job.data, error.message).catch(() => undefined);
-    });
-    // Errors of the connection are retried by ioredis; without a listener Node would treat them as fatal.
-    this.worker.on('error', () => undefined);
+    this.worker = startBullMqWorker<T>(
+      { ...this.options, connection: this.connection },
+      (job) => handler.handle(job),
+      (job, reason) => handler.failed(job, reason),
+    );
   }
 
   async removeJobs(matches: (job: T) => boolean): Promise<RemovedJobs> {

@@ -87,17 +87,7 @@ export class Tracing {
     fn: () => Promise<T>,
   ): Promise<T> {
     if (!this.tracer) return fn();
-    return this.tracer.startActiveSpan(name, { attributes }, async (span) => {
-      try {
-        return await fn();
-      } catch (error) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+    return this.tracer.startActiveSpan(name, { attributes }, (span) => endedAfter(span, fn));
   }
 
   /** The active span's context as W3C headers (`traceparent`), for a job being queued; undefined when tracing is off. */
@@ -125,17 +115,7 @@ export class Tracing {
     const [parent = ROOT_CONTEXT, ...others] = contexts;
     const links: Link[] = others.map((other) => ({ context: trace.getSpanContext(other)! }));
     const span = this.tracer.startSpan(name, { kind: SpanKind.CONSUMER, links }, parent);
-    return context.with(trace.setSpan(parent, span), async () => {
-      try {
-        return await fn();
-      } catch (error) {
-        span.recordException(error as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+    return context.with(trace.setSpan(parent, span), () => endedAfter(span, fn));
   }
 
   /** Adds attributes to the active span, if there is one. */
@@ -147,5 +127,18 @@ export class Tracing {
   /** Sends the spans still buffered; the app calls it at shutdown. */
   async shutdown(): Promise<void> {
     await this.provider?.shutdown();
+  }
+}
+
+/** Runs `fn` and ends `span` after it; a rejection is recorded on the span (error status) and rethrown. */
+async function endedAfter<T>(span: Span, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
   }
 }
