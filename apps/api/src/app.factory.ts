@@ -60,7 +60,10 @@ export async function createApp(config: EngramConfig): Promise<NestFastifyApplic
     const rateLimit = (request as RateLimitedRequest)[RATE_LIMIT];
     if (rateLimit) void reply.headers(rateLimitHeaders(rateLimit));
   });
-  app.enableShutdownHooks();
+  // SIGTERM (an orchestrator stopping the pod) and SIGINT close the app, which stops accepting connections, lets the
+  // requests under way finish, closes the queues (waiting for running jobs) and the pools, then exits 0: without
+  // `useProcessExit` Nest raises the signal again and the process dies of it (143), which a supervisor counts as a crash.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   setupOpenApi(app);
   return app;
 }

@@ -5,29 +5,6 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from './app.factory.js';
 
 /**
- * SIGTERM (an orchestrator stopping the pod) and SIGINT drain and then exit 0. Nest's own shutdown hooks (enabled in
- * `createApp`) close the app, which stops accepting connections, lets the requests under way finish, then closes the
- * queues (waiting for running jobs) and the pools; but they end by raising the signal again, so the process would die
- * of it (exit 143) and a supervisor would count a clean stop as a crash. This listener waits for the same shutdown
- * (Nest runs it once, whoever asks) and exits 0; it also stays registered, so that the signal Nest raises again
- * lands here rather than killing the process first.
- */
-function exitCleanlyOnSignals(app: { close(): Promise<void> }): void {
-  let closing: Promise<void> | undefined;
-  const onSignal = () => {
-    closing ??= app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('engram: shutdown failed:', error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-}
-
-/**
  * Closing the server stops it accepting connections and ends the idle ones, but a keep-alive connection whose
  * request is still running stays open after its answer, and the close waits for it until the client hangs up. Every
  * answer sent while closing therefore says `Connection: close`, so that the connection ends with it.
@@ -47,7 +24,6 @@ async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const app = await createApp(config);
   closeConnectionsWhileClosing(app);
-  exitCleanlyOnSignals(app);
   await app.listen({ port: config.port, host: config.host });
   const url = await app.getUrl();
   // In the configured format, so a JSON log pipeline reads it like any other line; written whatever LOG_LEVEL says
