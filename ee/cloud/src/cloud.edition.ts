@@ -16,7 +16,7 @@ import {
   type Embedder,
 } from '@engram/memory-core';
 import { INFERENCE_EVENT_STORE, PostgresInferenceEventStore } from '@engram/inference';
-import { PostgresMemoryProvider } from '@engram/memory-postgres';
+import { PostgresMemoryProvider, SQL_INSTRUMENTATION, type SqlInstrumentation } from '@engram/memory-postgres';
 import type { Edition } from '@engram/runtime';
 import { AdminController } from './admin/admin.controller.js';
 import { auditProviders, CloudAuditModule } from './audit/audit.module.js';
@@ -82,13 +82,14 @@ export function cloudEdition(config: EngramConfig, options: { http: boolean }): 
     extensions: [
       {
         provide: CLOUD_DATABASE,
-        useFactory: (embedder: Embedder) =>
+        useFactory: (embedder: Embedder, instrumentation?: SqlInstrumentation) =>
           openCloudDatabase({
             databaseUrl,
             databaseAppUrl: config.databaseAppUrl?.reveal(),
             embedderDimensions: embedder.dimensions,
+            instrumentation,
           }),
-        inject: [EMBEDDER],
+        inject: [EMBEDDER, { token: SQL_INSTRUMENTATION, optional: true }],
       },
       {
         provide: TENANT_REPOSITORY,

@@ -15,7 +15,7 @@ import {
   type SearchQuery,
   type TenantId,
 } from '@engram/memory-core';
-import { PostgresMemoryProvider } from '@engram/memory-postgres';
+import { PostgresMemoryProvider, type PostgresMemoryProviderOptions } from '@engram/memory-postgres';
 import { CloudMemoryProvider, type TenantCrossing } from '../src/memory/cloud.memory-provider.js';
 import {
   asRequestOf,
@@ -317,12 +317,14 @@ function describeTenantWall(name: string, setup: () => Promise<WallSubject>): vo
   });
 }
 
-describeTenantWall('the application wall on the cloud stack', async () => {
+/** The full cloud stack; `options` shape the Postgres provider under it. */
+async function cloudStack(options: PostgresMemoryProviderOptions = {}): Promise<WallSubject> {
   const db = await openCloudTestDatabase();
   const [a, b] = await db.createTenants(2);
   const { appSql, controlSql, hnswDimensions } = db.database;
   const crossings: TenantCrossing[] = [];
-  const provider = new CloudMemoryProvider(new PostgresMemoryProvider(appSql, { hnswDimensions }), appSql, {
+  const inner = new PostgresMemoryProvider(appSql, { hnswDimensions, ...options });
+  const provider = new CloudMemoryProvider(inner, appSql, {
     currentTenant: requestTenant,
     tenantIds: () => liveTenants(controlSql),
     onCrossing: (crossing) => crossings.push(crossing),
@@ -336,7 +338,13 @@ describeTenantWall('the application wall on the cloud stack', async () => {
       await db.teardown();
     },
   };
-});
+}
+
+describeTenantWall('the application wall on the cloud stack', () => cloudStack());
+
+describeTenantWall('the application wall on the cloud stack, every search from a scope copy', () =>
+  cloudStack({ scopeIndex: { minRows: 0, minReloadIntervalMs: 0, loadBeforeSearch: true } }),
+);
 
 describeTenantWall('the application wall alone, over the reference provider (no row-level security)', async () => {
   const tenants = [asTenantId(newId()), asTenantId(newId())] as const;

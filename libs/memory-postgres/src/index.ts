@@ -4,6 +4,8 @@ export * from './sql/sql-executor.js';
 export * from './sql/pg.sql-executor.js';
 export * from './sql/pglite.sql-executor.js';
 export * from './sql/sql-errors.js';
+export * from './sql/sql-instrumentation.js';
+export * from './sql/sql.tokens.js';
 export * from './schema/memory-migrations.js';
 export * from './schema/migration-runner.js';
 export * from './schema/vector-index.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Clock } from '@engram/memory-core';
-import { PostgresMemoryProvider } from './postgres.memory-provider.js';
+import { PostgresMemoryProvider, type PostgresMemoryProviderOptions } from './postgres.memory-provider.js';
 import { APP_ROLE, ensureAppRole } from './schema/app-role.js';
 import { MEMORY_MIGRATIONS, type SqlMigration } from './schema/memory-migrations.js';
 import { runMigrations } from './schema/migration-runner.js';
@@ -8,6 +8,7 @@ import { ensureVectorIndex, indexedVectorDimensions } from './schema/vector-inde
 import { PgSqlExecutor } from './sql/pg.sql-executor.js';
 import { PgliteSqlExecutor } from './sql/pglite.sql-executor.js';
 import type { SqlExecutor } from './sql/sql-executor.js';
+import type { SqlInstrumentation } from './sql/sql-instrumentation.js';
 
 export interface PostgresMemoryOptions {
   /** The owner connection (DATABASE_URL): migrations and index creation. Absent: embedded PGlite in `dataDir`. */
@@ -23,6 +24,8 @@ export interface PostgresMemoryOptions {
   poolSize?: number;
   /** Overrides EXACT_SCAN_MAX_ROWS (tests, tuning). */
   exactScanMaxRows?: number;
+  /** The in-memory copies of large scopes (PostgresMemoryProviderOptions.scopeIndex). */
+  scopeIndex?: PostgresMemoryProviderOptions['scopeIndex'];
   /** The schema's migrations, oldest first: MEMORY_MIGRATIONS, which an edition may extend with its own. */
   migrations?: readonly SqlMigration[];
   /**
@@ -30,6 +33,11 @@ export interface PostgresMemoryOptions {
    * grants on an edition's own tables. Migrations cannot grant to a role that may not exist yet.
    */
   grantAppRole?: (owner: SqlExecutor) => Promise<void>;
+  /**
+   * Spans and pool metrics of the request pool on a server. The boot-time owner connection is left out: it runs
+   * before any request, so its statements would be traces of their own, and it is closed before the first scrape.
+   */
+  instrumentation?: SqlInstrumentation;
 }
 
 export const PGLITE_DIRECTORY = 'pglite';
@@ -59,6 +67,7 @@ export async function createPostgresMemoryProvider(options: PostgresMemoryOption
     clock: options.clock,
     hnswDimensions,
     exactScanMaxRows: options.exactScanMaxRows,
+    scopeIndex: options.scopeIndex,
   });
 }
 
@@ -103,7 +112,9 @@ export async function openPostgresMemoryDatabase(options: PostgresMemoryOptions)
     role: options.databaseAppUrl === undefined ? APP_ROLE : undefined,
     sessionSettings: APP_SESSION_SETTINGS,
     max: options.poolSize,
+    observer: options.instrumentation?.observer ?? undefined,
   });
+  options.instrumentation?.watchPool(sql);
   return { sql, hnswDimensions };
 }
 

@@ -75,6 +75,14 @@ import {
   type VectorStrategy,
 } from './queries/search.queries.js';
 import { VECTOR_MAX_DIMENSIONS } from './schema/vector-index.js';
+import { probeScopeVersion, selectScopeIndexRows } from './queries/scope-index.queries.js';
+import {
+  ScopeIndexCache,
+  type ScopeIndexEntry,
+  type ScopeIndexOptions,
+  type ScopeIndexStats,
+} from './search/scope-index.cache.js';
+import { ScopeSearchIndex, type ScopeIndexRow } from './search/scope-search.index.js';
 import { ScopeSizeCache, type ScopeSizeCacheOptions } from './search/scope-size.cache.js';
 import { translateSqlError } from './sql/sql-errors.js';
 import type { SqlExecutor } from './sql/sql-executor.js';
@@ -115,6 +123,8 @@ export interface PostgresMemoryProviderOptions {
   /** Scopes larger than this use HNSW (default EXACT_SCAN_MAX_ROWS). */
   exactScanMaxRows?: number;
   scopeSizeCache?: ScopeSizeCacheOptions;
+  /** In-memory copies of large scopes for unfiltered searches (search/scope-index.cache.ts); maxRows is exactScanMaxRows. */
+  scopeIndex?: Omit<ScopeIndexOptions, 'maxRows'>;
 }
 
 /**
@@ -125,7 +135,8 @@ export interface PostgresMemoryProviderOptions {
  * - every mutation and its history rows are one statement, or one transaction;
  * - expired memories stay in the table but no read returns them (`purgeExpired` removes them);
  * - search is one SQL statement (see queries/search.queries.ts), the vector leg by exact scan or HNSW depending
- *   on the scope's size (EXACT_SCAN_MAX_ROWS).
+ *   on the scope's size (EXACT_SCAN_MAX_ROWS); an unfiltered search of a large scope that names a user is ranked
+ *   the same way from an in-memory copy of the scope while the copy is current (search/scope-search.index.ts).
  *
  * Timestamps come from the injected clock, not the database's, so that expiry, recency and the stored times agree.
  */
@@ -134,6 +145,7 @@ export class PostgresMemoryProvider implements MemoryProvider {
   private readonly hnswDimensions: ReadonlySet<number>;
   private readonly exactScanMaxRows: number;
   private readonly scopeSizes: ScopeSizeCache;
+  private readonly scopeIndexes: ScopeIndexCache;
   private closed = false;
 
   constructor(
@@ -144,6 +156,7 @@ export class PostgresMemoryProvider implements MemoryProvider {
     this.hnswDimensions = new Set(options.hnswDimensions ?? []);
     this.exactScanMaxRows = options.exactScanMaxRows ?? EXACT_SCAN_MAX_ROWS;
     this.scopeSizes = new ScopeSizeCache(options.scopeSizeCache);
+    this.scopeIndexes = new ScopeIndexCache({ ...options.scopeIndex, maxRows: this.exactScanMaxRows });
   }
 
   /**
@@ -235,10 +248,73 @@ export class PostgresMemoryProvider implements MemoryProvider {
   search(scope: MemoryScope, query: SearchQuery): Promise<SearchResult[]> {
     return this.run(assertScoped, scope, async (now) => {
       const valid = checkSearchQuery(query);
-      const strategy = await this.vectorStrategy(scope, valid);
+      const indexed = this.scopeIndexes.covers(scope, valid.filter !== undefined);
+      if (indexed) {
+        const results = await this.searchScopeIndex(scope, valid, now);
+        if (results) return results;
+      }
+      const size = await this.scopeSize(scope);
+      if (indexed && this.scopeIndexes.loadBeforeSearch) {
+        this.scopeIndexes.loadInBackground(scope, size, () => this.loadScopeIndex(scope));
+        await this.scopeIndexes.settled();
+        const results = await this.searchScopeIndex(scope, valid, now);
+        if (results) return results;
+      }
+      const strategy = this.vectorStrategy(size, valid);
       const rows = await this.searchRows(searchMemories({ scope, query: valid, now, strategy }), strategy, valid);
+      if (indexed) this.scopeIndexes.loadInBackground(scope, size, () => this.loadScopeIndex(scope));
       return rows.map((row) => ({ memory: toMemory(row), score: Number(row.score) }));
     });
+  }
+
+  /**
+   * The search from the scope's in-memory copy, or null when there is none or it is out of date (then the
+   * statement answers). One round trip checks the version (and turns the query into lexemes), one reads the
+   * results' rows; a result gone in between sends the search to the statement too.
+   */
+  private async searchScopeIndex(
+    scope: MemoryScope,
+    query: ValidSearchQuery,
+    now: Date,
+  ): Promise<SearchResult[] | null> {
+    const entry = this.scopeIndexes.get(scope);
+    if (!entry) return null;
+    const [probe] = await this.rows<{ version: string | null; lexemes: string[] | null }>(
+      probeScopeVersion(scope, query.mode === 'vector' ? null : query.text),
+    );
+    if (probe.version !== entry.version) {
+      this.scopeIndexes.drop(scope);
+      return null;
+    }
+    const hits = entry.index.search(query, probe.lexemes ?? [], now);
+    this.scopeIndexes.hit();
+    if (hits.length === 0) return [];
+    const rows = await this.rows<MemoryRow>(
+      selectMemories(
+        scope,
+        hits.map((hit) => hit.id),
+        now,
+      ),
+    );
+    if (rows.length !== hits.length) return null;
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return hits.map(({ id, score }) => ({ memory: toMemory(byId.get(id)!), score }));
+  }
+
+  /** Reads the version first: rows written after it make the copy newer than its version, never older. */
+  private async loadScopeIndex(scope: MemoryScope): Promise<ScopeIndexEntry> {
+    const [probe] = await this.rows<{ version: string | null }>(probeScopeVersion(scope, null));
+    const rows = await this.rows<ScopeIndexRow>(selectScopeIndexRows(scope));
+    return { version: probe.version, index: ScopeSearchIndex.build(rows) };
+  }
+
+  /** Waits for the in-memory copies being made (tests, benchmarks). */
+  scopeIndexesSettled(): Promise<void> {
+    return this.scopeIndexes.settled();
+  }
+
+  scopeIndexStats(): ScopeIndexStats {
+    return this.scopeIndexes.stats();
   }
 
   /**
@@ -252,7 +328,7 @@ export class PostgresMemoryProvider implements MemoryProvider {
   ): Promise<{ strategy: VectorStrategy; plan: string }> {
     return this.run(assertScoped, scope, async (now) => {
       const valid = checkSearchQuery(query);
-      const strategy = await this.vectorStrategy(scope, valid);
+      const strategy = this.vectorStrategy(await this.scopeSize(scope), valid);
       const statement = searchMemories({ scope, query: valid, now, strategy });
       const rows = await this.searchRows<{ 'QUERY PLAN': string }>(
         {
@@ -401,6 +477,8 @@ export class PostgresMemoryProvider implements MemoryProvider {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.scopeIndexes.settled();
+    this.scopeIndexes.clear();
     await this.sql.close();
   }
 
@@ -465,15 +543,19 @@ export class PostgresMemoryProvider implements MemoryProvider {
    * scope is what the btree indexes can narrow; a filter is not counted, since an exact scan must read the whole
    * scope to apply it anyway.
    */
-  private async vectorStrategy(scope: MemoryScope, query: ValidSearchQuery): Promise<VectorStrategy> {
+  private vectorStrategy(size: number, query: ValidSearchQuery): VectorStrategy {
     // A keyword search counts too: a small scope gets BM25 over its rows, a large one the GIN index's ts_rank_cd.
     if (query.embedding && !this.hnswDimensions.has(query.embedding.vector.length)) return 'exact';
+    return size > this.exactScanMaxRows ? 'hnsw' : 'exact';
+  }
+
+  /** The scope's size, counted up to exactScanMaxRows + 1 (enough to choose) and cached briefly. */
+  private scopeSize(scope: MemoryScope): Promise<number> {
     const cap = this.exactScanMaxRows + 1;
-    const size = await this.scopeSizes.get(scope, Date.now(), async () => {
+    return this.scopeSizes.get(scope, Date.now(), async () => {
       const [row] = await this.rows<{ count: number }>(countScopeUpTo(scope, cap));
       return Number(row.count);
     });
-    return size > this.exactScanMaxRows ? 'hnsw' : 'exact';
   }
 
   /**

@@ -50,7 +50,7 @@ import {
   type InferenceEventStore,
   type InferenceJob,
 } from '@engram/inference';
-import { PostgresMemoryProvider } from '@engram/memory-postgres';
+import { PostgresMemoryProvider, SQL_INSTRUMENTATION, type SqlInstrumentation } from '@engram/memory-postgres';
 import {
   BullMqEmbeddingQueue,
   BullMqJobQueue,
@@ -120,9 +120,9 @@ export class EngramRuntimeModule {
         { provide: EMBEDDER, useFactory: () => createEmbedder(config.embeddings) },
         {
           provide: MEMORY_PROVIDER,
-          useFactory: (clock: Clock, embedder: Embedder) =>
-            createMemoryProvider(config, { clock, embedderDimensions: embedder.dimensions }),
-          inject: [CLOCK, EMBEDDER],
+          useFactory: (clock: Clock, embedder: Embedder, sqlInstrumentation?: SqlInstrumentation) =>
+            createMemoryProvider(config, { clock, embedderDimensions: embedder.dimensions, sqlInstrumentation }),
+          inject: [CLOCK, EMBEDDER, { token: SQL_INSTRUMENTATION, optional: true }],
         },
         {
           provide: EMBEDDING_QUEUE,

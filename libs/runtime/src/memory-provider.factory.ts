@@ -3,12 +3,14 @@ import type { EngramConfig } from '@engram/config';
 import { ConfigException } from '@engram/config';
 import { LocalMemoryProvider, OSS_TENANT_ID, type Clock, type MemoryProvider } from '@engram/memory-core';
 import { createHttpMemoryProvider } from '@engram/memory-http';
-import { createPostgresMemoryProvider } from '@engram/memory-postgres';
+import { createPostgresMemoryProvider, type SqlInstrumentation } from '@engram/memory-postgres';
 
 export interface MemoryProviderDependencies {
   clock: Clock;
   /** The configured embedder's dimension: the Postgres backend builds its vector index for it at boot. */
   embedderDimensions: number;
+  /** Spans and pool metrics of the Postgres backend's request pool (`@engram/telemetry`, when the app has it). */
+  sqlInstrumentation?: SqlInstrumentation;
 }
 
 /**
@@ -17,7 +19,7 @@ export interface MemoryProviderDependencies {
  */
 export async function createMemoryProvider(
   config: EngramConfig,
-  { clock, embedderDimensions }: MemoryProviderDependencies,
+  { clock, embedderDimensions, sqlInstrumentation }: MemoryProviderDependencies,
 ): Promise<MemoryProvider> {
   switch (config.memoryProvider) {
     case 'local':
@@ -29,6 +31,7 @@ export async function createMemoryProvider(
         dataDir: config.dataDir,
         embedderDimensions,
         clock,
+        instrumentation: sqlInstrumentation,
       });
     case 'http': {
       // The configuration refuses MEMORY_PROVIDER=http without these; checked again for the type's sake.

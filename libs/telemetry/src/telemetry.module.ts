@@ -1,5 +1,7 @@
 import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { EMBEDDING_QUEUE, MEMORY_TELEMETRY, type EmbeddingQueue } from '@engram/memory-core';
+import { SQL_INSTRUMENTATION } from '@engram/memory-postgres';
+import { ObservedSqlInstrumentation } from './database/observed.sql-instrumentation.js';
 import { EngramMetrics } from './metrics/engram-metrics.js';
 import { ObservedMemoryTelemetry } from './metrics/observed.memory-telemetry.js';
 import { Tracing } from './tracing/tracing.js';
@@ -23,7 +25,8 @@ class TracingShutdown implements OnApplicationShutdown {
 
 /**
  * Metrics and tracing for an app (API or worker). Global, so that the core's services, built in the runtime module,
- * find `MEMORY_TELEMETRY` here; they fall back to the no-op observer where this module is not imported.
+ * find `MEMORY_TELEMETRY` here, and the Postgres backend `SQL_INSTRUMENTATION`; they fall back to the no-op observer,
+ * and to uninstrumented SQL, where this module is not imported.
  */
 @Global()
 @Module({})
@@ -51,9 +54,14 @@ export class TelemetryModule {
           useFactory: (metrics: EngramMetrics, tracing: Tracing) => new ObservedMemoryTelemetry(metrics, tracing),
           inject: [EngramMetrics, Tracing],
         },
+        {
+          provide: SQL_INSTRUMENTATION,
+          useFactory: (metrics: EngramMetrics, tracing: Tracing) => new ObservedSqlInstrumentation(metrics, tracing),
+          inject: [EngramMetrics, Tracing],
+        },
         TracingShutdown,
       ],
-      exports: [Tracing, EngramMetrics, MEMORY_TELEMETRY],
+      exports: [Tracing, EngramMetrics, MEMORY_TELEMETRY, SQL_INSTRUMENTATION],
     };
   }
 }

@@ -5,6 +5,7 @@ import {
   openPostgresMemoryDatabase,
   withSchemaLock,
   type SqlExecutor,
+  type SqlInstrumentation,
 } from '@engram/memory-postgres';
 import {
   AUDIT_EVENTS_FORBIDDEN_PRIVILEGES,
@@ -26,6 +27,8 @@ export interface CloudDatabaseOptions {
   embedderDimensions: number;
   /** Pool size of the request connection. */
   poolSize?: number;
+  /** Spans and pool metrics of the request pool (the telemetry's, when it is loaded). */
+  instrumentation?: SqlInstrumentation;
 }
 
 /** The cloud edition's database, migrated and ready for request traffic. */
@@ -69,6 +72,7 @@ export async function openCloudDatabase(options: CloudDatabaseOptions): Promise<
     databaseAppUrl: options.databaseAppUrl,
     embedderDimensions: options.embedderDimensions,
     poolSize: options.poolSize,
+    instrumentation: options.instrumentation,
     // The cloud's migrations alter the core's tables, so they run after them, in one ordered list.
     migrations: [...MEMORY_MIGRATIONS, ...CLOUD_MIGRATIONS],
     grantAppRole: grantControlTables,

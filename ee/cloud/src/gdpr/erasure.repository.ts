@@ -194,6 +194,9 @@ export class ErasureRepository {
            SELECT count(*)::int AS n FROM gone`,
           withUser([erasure.tenantId]),
         );
+        // A whole tenant leaves no trace: not even the search versions its deletes just moved (they hold no
+        // personal data, only counters per bucket of users; a subject's bucket is shared and stays).
+        if (!subject) await tx.query(`DELETE FROM memory_scope_versions WHERE tenant_id = $1`, [erasure.tenantId]);
         const counts = { memories: memories?.n ?? 0, history: history?.n ?? 0, inference_events: events?.n ?? 0 };
         await this.stepDone(erasure, 'memories', counts, tx);
         return counts;

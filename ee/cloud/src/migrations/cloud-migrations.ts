@@ -7,6 +7,7 @@ import { CreateGdprErasures1795442400000 } from './1795442400000-CreateGdprErasu
 import { CreateAuditEvents1795442700000 } from './1795442700000-CreateAuditEvents.js';
 import { InferenceEventsRowLevelSecurity1795443060000 } from './1795443060000-InferenceEventsRowLevelSecurity.js';
 import { ApiKeySigningSecrets1795445400000 } from './1795445400000-ApiKeySigningSecrets.js';
+import { MemoryScopeVersionsRowLevelSecurity1795446060000 } from './1795446060000-MemoryScopeVersionsRowLevelSecurity.js';
 
 /**
  * The cloud edition's migrations, oldest first, run after the core's (they alter the core's tables) by
@@ -21,10 +22,11 @@ export const CLOUD_MIGRATIONS: readonly SqlMigration[] = [
   new CreateAuditEvents1795442700000(),
   new InferenceEventsRowLevelSecurity1795443060000(),
   new ApiKeySigningSecrets1795445400000(),
+  new MemoryScopeVersionsRowLevelSecurity1795446060000(),
 ];
 
 /** The core tables the cloud puts under row-level security: every table whose rows belong to a tenant. */
-export const TENANT_TABLES = ['memories', 'memory_history', 'inference_events'] as const;
+export const TENANT_TABLES = ['memories', 'memory_history', 'inference_events', 'memory_scope_versions'] as const;
 
 /** The cloud's own tables, read and written by request traffic (the control plane, not under row-level security). */
 export const CONTROL_TABLES = ['tenants', 'api_keys', 'gdpr_erasures', 'gdpr_erasure_keys'] as const;

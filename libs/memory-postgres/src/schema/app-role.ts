@@ -14,7 +14,7 @@ import { withSchemaLock } from './schema-lock.js';
 export const APP_ROLE = 'engram_app';
 
 /** The tables request traffic reads and writes; `migrations` is deliberately not among them. */
-export const APP_TABLES = ['memories', 'memory_history', 'inference_events'] as const;
+export const APP_TABLES = ['memories', 'memory_history', 'inference_events', 'memory_scope_versions'] as const;
 
 /**
  * Creates the app role when missing, makes sure it has no right to bypass row-level security, lets the owner

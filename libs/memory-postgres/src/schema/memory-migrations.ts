@@ -4,6 +4,7 @@ import { MemoriesRoomForHotUpdates1795440132684 } from '../migrations/1795440132
 import { CreateInferenceEvents1795443000000 } from '../migrations/1795443000000-CreateInferenceEvents.js';
 import { InferenceEventsKeepTheirRequest1795443900000 } from '../migrations/1795443900000-InferenceEventsKeepTheirRequest.js';
 import { MemoriesExpiryIndex1795444800000 } from '../migrations/1795444800000-MemoriesExpiryIndex.js';
+import { MemoryScopeVersions1795446000000 } from '../migrations/1795446000000-MemoryScopeVersions.js';
 
 /** All a migration may use of TypeORM's QueryRunner; TypeORM's own query runner satisfies it. */
 export interface MigrationQueryRunner {
@@ -28,4 +29,5 @@ export const MEMORY_MIGRATIONS: readonly SqlMigration[] = [
   new CreateInferenceEvents1795443000000(),
   new InferenceEventsKeepTheirRequest1795443900000(),
   new MemoriesExpiryIndex1795444800000(),
+  new MemoryScopeVersions1795446000000(),
 ];

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { SqlExecutor, SqlRow } from './sql-executor.js';
+import type { SqlObserver, SqlPoolStats, SqlPoolStatsSource } from './sql-instrumentation.js';
 
 export interface PgSqlExecutorOptions {
   connectionString: string;
@@ -15,15 +16,19 @@ export interface PgSqlExecutorOptions {
   max?: number;
   /** Shown in pg_stat_activity, so operators can tell Engram's connections apart. */
   applicationName?: string;
+  /** Reports every statement and transaction (trace spans); absent when tracing is off. */
+  observer?: SqlObserver;
 }
 
 // A role name goes into `SET ROLE` as an identifier (identifiers cannot be bind parameters): only plain names.
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** SqlExecutor over a `pg` pool: the server PostgreSQL of production and CI. */
-export class PgSqlExecutor implements SqlExecutor {
+export class PgSqlExecutor implements SqlExecutor, SqlPoolStatsSource {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
+  private readonly max: number;
+  private readonly observer: SqlObserver | null;
 
   constructor(options: PgSqlExecutorOptions) {
     const { role } = options;
@@ -33,9 +38,11 @@ export class PgSqlExecutor implements SqlExecutor {
       if (role !== undefined) await client.query(`SET ROLE "${role}"`);
       for (const [name, value] of settings) await client.query('SELECT set_config($1, $2, false)', [name, value]);
     };
+    this.max = options.max ?? 10;
+    this.observer = options.observer ?? null;
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
-      max: options.max ?? 10,
+      max: this.max,
       application_name: options.applicationName ?? 'engram',
       // pg-pool awaits this hook before handing the connection out, so no statement can run as the owner first.
       onConnect: role === undefined && settings.length === 0 ? undefined : prepare,
@@ -45,18 +52,37 @@ export class PgSqlExecutor implements SqlExecutor {
     this.pool.on('error', () => undefined);
   }
 
-  async query<T extends object = SqlRow>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-    const result = await this.pool.query(text, [...params]);
-    return result.rows as T[];
+  query<T extends object = SqlRow>(text: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (this.observer === null) return rowsOf<T>(this.pool, text, params);
+    return this.observer.statement(text, () => rowsOf<T>(this.pool, text, params));
   }
 
-  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    if (this.observer === null) return this.inTransaction(fn);
+    return this.observer.transaction(() => this.inTransaction(fn));
+  }
+
+  /** The pool's counts now, for the metrics scrape; the pool itself stays private to the executor. */
+  poolStats(): SqlPoolStats {
+    return {
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      max: this.max,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+
+  private async inTransaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       try {
-        const result = await fn(new PgClientExecutor(client));
+        const result = await fn(new PgClientExecutor(client, this.observer));
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -70,21 +96,20 @@ export class PgSqlExecutor implements SqlExecutor {
       client.release(broken);
     }
   }
-
-  async close(): Promise<void> {
-    if (!this.pool.ended) await this.pool.end();
-  }
 }
 
 /** The executor handed to a transaction's callback: every statement on the transaction's one connection. */
 class PgClientExecutor implements SqlExecutor {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly observer: SqlObserver | null,
+  ) {}
 
-  async query<T extends object = SqlRow>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-    const result = await this.client.query(text, [...params]);
-    return result.rows as T[];
+  query<T extends object = SqlRow>(text: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (this.observer === null) return rowsOf<T>(this.client, text, params);
+    return this.observer.statement(text, () => rowsOf<T>(this.client, text, params));
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -94,4 +119,13 @@ class PgClientExecutor implements SqlExecutor {
   async close(): Promise<void> {
     throw new Error('a transaction executor is closed by the transaction that created it');
   }
+}
+
+async function rowsOf<T extends object>(
+  queryable: pg.Pool | pg.PoolClient,
+  text: string,
+  params: readonly unknown[],
+): Promise<T[]> {
+  const result = await queryable.query(text, [...params]);
+  return result.rows as T[];
 }

@@ -25,6 +25,11 @@ export interface QueueDepthSource {
   depth(): Promise<number>;
 }
 
+/** What the pool gauges read at each scrape (the Postgres executor's pool counts, structurally). */
+export interface DbPoolSource {
+  poolStats(): { total: number; idle: number; waiting: number; max: number };
+}
+
 type Observe = (seconds: number) => void;
 
 /**
@@ -151,6 +156,38 @@ export class EngramMetrics {
     });
   }
 
+  private readonly dbPools: DbPoolSource[] = [];
+
+  /**
+   * The database pool's connections (total, idle, and callers waiting for one) and its size, read at scrape time.
+   * Several pools in one process are summed: what an operator compares with the server's max_connections.
+   * The gauges exist from the first watched pool on, so a process without a database exports none.
+   */
+  watchDbPool(pool: DbPoolSource): void {
+    if (this.dbPools.push(pool) > 1) return;
+    const pools = this.dbPools;
+    new Gauge({
+      name: 'engram_db_pool_connections',
+      help: 'Database pool connections by state (total, idle) and callers waiting for one, read at each scrape.',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        const { total, idle, waiting } = sumOf(pools);
+        this.set({ state: 'total' }, total);
+        this.set({ state: 'idle' }, idle);
+        this.set({ state: 'waiting' }, waiting);
+      },
+    });
+    new Gauge({
+      name: 'engram_db_pool_max',
+      help: 'The most connections the database pool opens.',
+      registers: [this.registry],
+      collect() {
+        this.set(sumOf(pools).max);
+      },
+    });
+  }
+
   /** The Prometheus text exposition of every metric. */
   render(): Promise<string> {
     return this.registry.metrics();
@@ -159,4 +196,16 @@ export class EngramMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+function sumOf(pools: readonly DbPoolSource[]): ReturnType<DbPoolSource['poolStats']> {
+  const sum = { total: 0, idle: 0, waiting: 0, max: 0 };
+  for (const pool of pools) {
+    const stats = pool.poolStats();
+    sum.total += stats.total;
+    sum.idle += stats.idle;
+    sum.waiting += stats.waiting;
+    sum.max += stats.max;
+  }
+  return sum;
 }
