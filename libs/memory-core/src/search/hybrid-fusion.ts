@@ -96,8 +96,8 @@ export interface HybridLegs {
   readonly vector: ReadonlyMap<string, number>;
   /** Ids with spk = 1. */
   readonly speaker: ReadonlySet<string>;
-  /** The comparable vectors of (at least) the memories that have a cos, for the feedback step. */
-  readonly vectors: ReadonlyMap<string, readonly number[]>;
+  /** The comparable vectors of (at least) the memories that have a cos, for the feedback step (any numeric array). */
+  readonly vectors: ReadonlyMap<string, ArrayLike<number>>;
 }
 
 /** hybrid(m) for every candidate; see the module comment. */
@@ -135,13 +135,19 @@ export function fuseHybrid(
   const feedbackIds = topIds(new Map(withVector.map((id) => [id, firstPass.get(id) ?? 0])), feedback.docs);
   if (feedbackIds.length === 0) return firstPass;
 
-  const unit = (id: string): readonly number[] => unitVector(legs.vectors.get(id) ?? []);
-  const feedbackVectors = feedbackIds.map(unit);
+  // cosine(m, f) = m·f / (|m| |f|), norms computed once per vector and nothing allocated per candidate: this runs
+  // over up to 2P candidates of hundreds of dimensions on every hybrid search.
+  const feedbackVectors = feedbackIds.map((id) => legs.vectors.get(id) ?? []);
+  const feedbackNorms = feedbackVectors.map((vector) => Math.sqrt(dot(vector, vector)));
   const secondCosines = new Map<string, number>();
   for (const id of withVector) {
-    const vector = unit(id);
+    const vector = legs.vectors.get(id) ?? [];
+    const norm = Math.sqrt(dot(vector, vector));
     let similarity = 0;
-    for (const other of feedbackVectors) similarity += dot(vector, other);
+    feedbackVectors.forEach((other, i) => {
+      // A zero vector has no direction: similar to nothing.
+      if (norm > 0 && feedbackNorms[i] > 0) similarity += dot(vector, other) / (norm * feedbackNorms[i]);
+    });
     const cosine = (legs.vector.get(id) ?? 0) + (feedback.weight * similarity) / feedbackVectors.length;
     secondCosines.set(id, Math.max(0, cosine));
   }
@@ -160,13 +166,7 @@ function topIds(scores: ReadonlyMap<string, number>, count: number): string[] {
     .map(([id]) => id);
 }
 
-/** The vector scaled to length 1, or the zero vector (no direction: similar to nothing) as it is. */
-function unitVector(vector: readonly number[]): readonly number[] {
-  const norm = Math.sqrt(dot(vector, vector));
-  return norm === 0 ? vector : vector.map((x) => x / norm);
-}
-
-function dot(a: readonly number[], b: readonly number[]): number {
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
   return sum;
