@@ -46,6 +46,12 @@ export interface ProviderHealth {
 /** Outcome of writing a computed vector: `skipped` when the memory is gone or its content changed. */
 export type EmbeddingWriteResult = 'written' | 'skipped';
 
+/** One vector of a batch the embedding pipeline writes (`MemoryProvider.setEmbeddings`). */
+export interface EmbeddingWrite {
+  id: string;
+  embedding: MemoryEmbedding;
+}
+
 /**
  * The memory protocol: the union of every seed API's operations (store/remember/aadd → add,
  * retrieve/recall → search, get_by_id → get, list_memories → list, store_many → addMany, …).
@@ -104,6 +110,12 @@ export interface MemoryProvider {
 
   /** Pipeline: stores a vector unless the memory is gone or changed since `embedding.contentHash`. */
   setEmbedding(scope: MemoryScope, id: string, embedding: MemoryEmbedding): Promise<EmbeddingWriteResult>;
+  /**
+   * Pipeline: `setEmbedding` for many memories of the scope at once (one statement where the backend can: a batch
+   * of vectors is one write, not one per memory). Each write is judged on its own; the results are in the writes'
+   * order. Every embedding is validated before anything is written.
+   */
+  setEmbeddings(scope: MemoryScope, writes: readonly EmbeddingWrite[]): Promise<EmbeddingWriteResult[]>;
   /** Pipeline: the embedding gave up; the reason is visible on the memory. */
   markFailed(scope: MemoryScope, id: string, reason: string): Promise<void>;
   /**

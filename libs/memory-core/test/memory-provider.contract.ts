@@ -34,6 +34,7 @@ const PROVIDER_METHODS = [
   'history',
   'recordAccess',
   'setEmbedding',
+  'setEmbeddings',
   'markFailed',
   'listPending',
   'purgeExpired',

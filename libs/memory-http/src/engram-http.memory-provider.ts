@@ -12,12 +12,14 @@ import {
   parseFilter,
   speakerLabel,
   validateEmbedding,
+  checkEmbeddingWrites,
   validateListQuery,
   validateNewMemory,
   validateOwnersQuery,
   validatePatch,
   validateSearchQuery,
   type EmbeddingJob,
+  type EmbeddingWrite,
   type EmbeddingWriteResult,
   type Filter,
   type ListQuery,
@@ -303,6 +305,12 @@ export class EngramHttpMemoryProvider implements MemoryProvider {
       if (!waiting || Date.now() >= deadline) return 'skipped';
       await sleep(REMOTE_PIPELINE_POLL_MS);
     }
+  }
+  /** Each write as `setEmbedding`: the remote embeds its own memories, so there is nothing to batch. */
+  async setEmbeddings(scope: MemoryScope, writes: readonly EmbeddingWrite[]): Promise<EmbeddingWriteResult[]> {
+    assertTenantScope(scope);
+    checkEmbeddingWrites(writes);
+    return Promise.all(writes.map(({ id, embedding }) => this.setEmbedding(scope, id, embedding)));
   }
 
   /** The remote's pipeline owns its memories' status. */

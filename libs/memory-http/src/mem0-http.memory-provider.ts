@@ -12,12 +12,14 @@ import {
   MemoryExceptionCode,
   speakerLabel,
   validateEmbedding,
+  checkEmbeddingWrites,
   validateListQuery,
   validateNewMemory,
   validateOwnersQuery,
   validatePatch,
   validateSearchQuery,
   type EmbeddingJob,
+  type EmbeddingWrite,
   type EmbeddingWriteResult,
   type Filter,
   type ListQuery,
@@ -327,6 +329,12 @@ export class Mem0HttpMemoryProvider implements MemoryProvider {
     assertTenantScope(scope);
     validateEmbedding(embedding);
     return 'skipped';
+  }
+
+  async setEmbeddings(scope: MemoryScope, writes: readonly EmbeddingWrite[]): Promise<EmbeddingWriteResult[]> {
+    assertTenantScope(scope);
+    checkEmbeddingWrites(writes);
+    return writes.map(() => 'skipped');
   }
 
   /** The remote owns its memories' status. */

@@ -2,6 +2,7 @@ import {
   assertScoped,
   assertTenantScope,
   checkDate,
+  checkEmbeddingWrites,
   contentHash,
   encodeCursor,
   MemoryException,
@@ -17,6 +18,7 @@ import {
   validateSearchQuery,
   type Clock,
   type EmbeddingJob,
+  type EmbeddingWrite,
   type EmbeddingWriteResult,
   type Filter,
   type ListQuery,
@@ -51,6 +53,7 @@ import {
   selectMemories,
   selectOwners,
   setEmbedding,
+  setEmbeddings,
   updateMemory,
   type DeletedRow,
   type HistoryInsert,
@@ -428,6 +431,32 @@ export class PostgresMemoryProvider implements MemoryProvider {
         ),
       );
       return written.length > 0 ? 'written' : 'skipped';
+    });
+  }
+
+  setEmbeddings(scope: MemoryScope, writes: readonly EmbeddingWrite[]): Promise<EmbeddingWriteResult[]> {
+    return this.run(assertTenantScope, scope, async (now) => {
+      checkEmbeddingWrites(writes);
+      for (const [index, { embedding }] of writes.entries()) {
+        checkVectorSize(embedding.dimensions, `writes[${index}].embedding.dimensions`);
+      }
+      const valid = writes.filter((write) => isId(write.id));
+      if (valid.length === 0) return writes.map(() => 'skipped' as const);
+      const rows = await this.rows<{ id: string }>(
+        setEmbeddings(
+          scope,
+          valid.map(({ id, embedding }) => ({
+            id,
+            vector: formatVector(embedding.vector),
+            model: embedding.model,
+            dimensions: embedding.dimensions,
+            contentHash: embedding.contentHash,
+          })),
+          now,
+        ),
+      );
+      const written = new Set(rows.map((row) => row.id));
+      return writes.map((write) => (written.has(write.id) ? 'written' : 'skipped'));
     });
   }
 

@@ -7,11 +7,13 @@ import {
   MemoryException,
   MemoryExceptionCode,
   validateEmbedding,
+  checkEmbeddingWrites,
   validateListQuery,
   validateOwnersQuery,
   validatePatch,
   validateSearchQuery,
   type EmbeddingJob,
+  type EmbeddingWrite,
   type EmbeddingWriteResult,
   type Filter,
   type ListQuery,
@@ -250,6 +252,19 @@ export class CloudMemoryProvider implements MemoryProvider {
         return 'skipped' as const;
       },
       () => this.delegate.setEmbedding(scope, id, embedding),
+    );
+  }
+
+  setEmbeddings(scope: MemoryScope, writes: readonly EmbeddingWrite[]): Promise<EmbeddingWriteResult[]> {
+    return this.run(
+      'setEmbeddings',
+      assertTenantScope,
+      scope,
+      () => {
+        checkEmbeddingWrites(writes);
+        return writes.map(() => 'skipped' as const);
+      },
+      () => this.delegate.setEmbeddings(scope, writes),
     );
   }
 

@@ -1,6 +1,7 @@
 /* @license Enterprise */
 import type {
   EmbeddingJob,
+  EmbeddingWrite,
   EmbeddingWriteResult,
   Filter,
   ListQuery,
@@ -109,6 +110,10 @@ export class MeteredMemoryProvider implements MemoryProvider {
 
   setEmbedding(scope: MemoryScope, id: string, embedding: MemoryEmbedding): Promise<EmbeddingWriteResult> {
     return this.delegate.setEmbedding(scope, id, embedding);
+  }
+
+  setEmbeddings(scope: MemoryScope, writes: readonly EmbeddingWrite[]): Promise<EmbeddingWriteResult[]> {
+    return this.delegate.setEmbeddings(scope, writes);
   }
 
   markFailed(scope: MemoryScope, id: string, reason: string): Promise<void> {

@@ -21,6 +21,7 @@ import type {
   SearchResult,
 } from '../memory.js';
 import type {
+  EmbeddingWrite,
   EmbeddingWriteResult,
   ListQuery,
   MemoryProvider,
@@ -34,6 +35,7 @@ import { MemoryLog, type HistoryRow, type LogRecord } from './local-memory-log.j
 import { compareIdsNewestFirst, rankMemories, termStats, type SearchCandidate } from './local-search.js';
 import {
   checkDate,
+  checkEmbeddingWrites,
   mergeAccesses,
   encodeCursor,
   validateEmbedding,
@@ -314,6 +316,14 @@ export class LocalMemoryProvider implements MemoryProvider {
       );
       return 'written';
     });
+  }
+
+  async setEmbeddings(scope: MemoryScope, writes: readonly EmbeddingWrite[]): Promise<EmbeddingWriteResult[]> {
+    assertTenantScope(scope);
+    checkEmbeddingWrites(writes);
+    const results: EmbeddingWriteResult[] = [];
+    for (const { id, embedding } of writes) results.push(await this.setEmbedding(scope, id, embedding));
+    return results;
   }
 
   /** A no-op when the memory is gone: the pipeline gave up on something nobody can see any more. */

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { Embedder } from '../embedder.js';
 import type { EmbeddingJob, EmbeddingJobProcessor } from '../embedding-queue.js';
-import type { MemoryProvider } from '../memory-provider.js';
+import type { EmbeddingWrite, MemoryProvider } from '../memory-provider.js';
 import type { MemoryScope } from '../memory-scope.js';
+import type { TenantId } from '../tenant.js';
 import { EMBEDDER, MEMORY_PROVIDER, MEMORY_TELEMETRY } from '../memory-core.tokens.js';
 import { NOOP_MEMORY_TELEMETRY, Observed, type MemoryTelemetry } from '../telemetry/memory-telemetry.js';
 
@@ -67,19 +68,23 @@ export class EmbeddingPipeline implements EmbeddingJobProcessor {
     if (live.length === 0) return { written: 0, skipped };
 
     const vectors = await this.embedder.embed(live.map((entry) => entry.content));
-    // Each write re-checks the content hash itself, so they can all go at once.
-    const results = await Promise.all(
-      live.map(({ job }, i) =>
-        this.provider.setEmbedding(jobScope(job), job.memoryId, {
-          vector: vectors[i],
-          model: this.embedder.model,
-          dimensions: this.embedder.dimensions,
-          contentHash: job.contentHash,
-        }),
-      ),
-    );
-    const written = results.filter((result) => result === 'written').length;
-    skipped += results.length - written;
+    // One write per tenant for the whole batch; each vector is still checked against its memory's content hash.
+    const writes = new Map<TenantId, EmbeddingWrite[]>();
+    live.forEach(({ job }, i) => {
+      const embedding = {
+        vector: vectors[i],
+        model: this.embedder.model,
+        dimensions: this.embedder.dimensions,
+        contentHash: job.contentHash,
+      };
+      writes.set(job.tenantId, [...(writes.get(job.tenantId) ?? []), { id: job.memoryId, embedding }]);
+    });
+    let written = 0;
+    for (const [tenantId, tenantWrites] of writes) {
+      const results = await this.provider.setEmbeddings({ tenantId }, tenantWrites);
+      written += results.filter((result) => result === 'written').length;
+    }
+    skipped += live.length - written;
     return { written, skipped };
   }
 

@@ -9,7 +9,7 @@ import {
   type NewMemory,
   type OwnersQuery,
 } from '../memory.js';
-import type { ListQuery, SearchQuery } from '../memory-provider.js';
+import type { EmbeddingWrite, ListQuery, SearchQuery } from '../memory-provider.js';
 import type { MemoryScope } from '../memory-scope.js';
 import { MemoryException, MemoryExceptionCode } from '../memory.exception.js';
 
@@ -134,6 +134,17 @@ export function validateEmbedding(embedding: MemoryEmbedding): void {
   }
   if (typeof embedding.contentHash !== 'string')
     throw MemoryException.validation('embedding.contentHash must be a string');
+}
+
+/** A batch of embedding writes: an array of `{id, embedding}`, every embedding valid (nothing is written otherwise). */
+export function checkEmbeddingWrites(writes: readonly EmbeddingWrite[]): void {
+  if (!Array.isArray(writes)) throw MemoryException.validation('writes must be an array');
+  writes.forEach((write, index) => {
+    if (!isRecord(write) || typeof write.id !== 'string') {
+      throw MemoryException.validation(`writes[${index}] must be an object with a string id`);
+    }
+    validateEmbedding(write.embedding as MemoryEmbedding);
+  });
 }
 
 /**

@@ -37,6 +37,8 @@ const ID_CALLS: Record<IdMethod, Call> = {
   owners: (p, s) => p.owners(s, { limit: 10 }),
   recordAccess: (p, s) => p.recordAccess(s, [{ id: newId(), count: 1, at: new Date() }]),
   setEmbedding: (p, s) => p.setEmbedding(s, newId(), { vector: [1, 0], model: 'm', dimensions: 2, contentHash: 'h' }),
+  setEmbeddings: (p, s) =>
+    p.setEmbeddings(s, [{ id: newId(), embedding: { vector: [1, 0], model: 'm', dimensions: 2, contentHash: 'h' } }]),
   markFailed: (p, s) => p.markFailed(s, newId(), 'reason'),
 };
 
@@ -248,6 +250,24 @@ export function describeIsolationContract(h: ContractHarness): void {
             contentHash: p.mine.contentHash,
           });
           expect(result).toBe('skipped');
+          await expectUntouched(p);
+        });
+
+        h.itWorkerSide(`should not set, in a batch, the embedding of a memory of ${another}${suffix}`, async () => {
+          const p = await pair();
+          const vector = await h.embed('something else entirely');
+          const results = await h.provider.setEmbeddings(p.byId, [
+            {
+              id: p.mine.id,
+              embedding: {
+                vector,
+                model: h.embedder.model,
+                dimensions: vector.length,
+                contentHash: p.mine.contentHash,
+              },
+            },
+          ]);
+          expect(results).toEqual(['skipped']);
           await expectUntouched(p);
         });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseFilter } from '../../src/filters/filter.parser.js';
 import { newId } from '../../src/ids.js';
 import { MemoryExceptionCode } from '../../src/memory.exception.js';
+import type { Memory } from '../../src/memory.js';
 import { expectMemoryError, ids, sleep, uniqueName, type ContractHarness } from './contract-harness.js';
 
 /** list, count, exists, speakerLabels, recordAccess, the embedding pipeline's writes, expiry and health. */
@@ -307,6 +308,54 @@ export function describeReadContract(h: ContractHarness): void {
       const embedding = { vector, model: h.embedder.model, dimensions: vector.length, contentHash: memory.contentHash };
       expect(await h.provider.setEmbedding(scope, memory.id, embedding)).toBe('skipped');
       expect(await h.provider.setEmbedding(scope, newId(), embedding)).toBe('skipped');
+    });
+
+    it('should write a batch of vectors in one call, each under its own content check, results in order', async () => {
+      const scope = h.scope();
+      const [kept, changed, deleted, other] = await h.provider.addMany(scope, [
+        { content: 'Plays the cello' },
+        { content: 'Lives in Lisbon' },
+        { content: 'Owns a kayak' },
+        { content: 'Collects stamps' },
+      ]);
+      await h.provider.update(scope, changed.id, { content: 'Lives in Porto' });
+      await h.provider.delete(scope, deleted.id);
+      const write = async (memory: Memory) => {
+        const vector = await h.embed(memory.content);
+        const embedding = {
+          vector,
+          model: h.embedder.model,
+          dimensions: vector.length,
+          contentHash: memory.contentHash,
+        };
+        return { id: memory.id, embedding };
+      };
+      const writes = [await write(kept), await write(changed), await write(deleted), await write(other)];
+      const unknown = { ...writes[0], id: newId() };
+
+      // The batch names the tenant only, as the pipeline's does: ids are unique within a tenant.
+      const results = await h.provider.setEmbeddings({ tenantId: scope.tenantId }, [...writes, unknown]);
+
+      expect(results).toEqual(['written', 'skipped', 'skipped', 'written', 'skipped']);
+      expect(await h.provider.get(scope, kept.id)).toMatchObject({ status: 'ready', embeddingModel: h.embedder.model });
+      expect(await h.provider.get(scope, other.id)).toMatchObject({ status: 'ready' });
+      expect(await h.provider.get(scope, changed.id)).toMatchObject({ status: 'pending', embedding: null });
+    });
+
+    it('should write nothing of a batch with one invalid embedding', async () => {
+      const scope = h.scope();
+      const [a, b] = await h.provider.addMany(scope, [{ content: 'first' }, { content: 'second' }]);
+      const vector = await h.embed('first');
+      const good = { vector, model: h.embedder.model, dimensions: vector.length, contentHash: a.contentHash };
+      await expectMemoryError(
+        h.provider.setEmbeddings(scope, [
+          { id: a.id, embedding: good },
+          { id: b.id, embedding: { ...good, contentHash: b.contentHash, dimensions: vector.length + 1 } },
+        ]),
+        MemoryExceptionCode.VALIDATION_FAILED,
+      );
+      expect(await h.provider.get(scope, a.id)).toMatchObject({ status: 'pending' });
+      expect(await h.provider.setEmbeddings(scope, [])).toEqual([]);
     });
 
     it('should refuse a vector whose length is not its dimensions', async () => {

@@ -325,6 +325,32 @@ export function setEmbedding(
   return { text, values: p.values };
 }
 
+/**
+ * setEmbedding for a batch: one UPDATE joined to the writes, each row still under its own content-hash check, so
+ * that the vectors of a pipeline batch are one statement (one round trip, one trigger run) instead of one each.
+ * Returns the ids written.
+ */
+export function setEmbeddings(
+  scope: MemoryScope,
+  writes: ReadonlyArray<{ id: string; vector: string; model: string; dimensions: number; contentHash: string }>,
+  now: Date,
+): SqlStatement {
+  const p = new SqlParams();
+  const ids = p.add(writes.map((w) => w.id));
+  const vectors = p.add(writes.map((w) => w.vector));
+  const models = p.add(writes.map((w) => w.model));
+  const dimensions = p.add(writes.map((w) => w.dimensions));
+  const hashes = p.add(writes.map((w) => w.contentHash));
+  const text = `UPDATE memories m
+    SET embedding = w.vector::vector, embedding_model = w.model, embedding_dimensions = w.dimensions,
+      status = 'ready', failure_reason = NULL
+    FROM unnest(${ids}::uuid[], ${vectors}::text[], ${models}::text[], ${dimensions}::int[], ${hashes}::text[])
+      AS w(id, vector, model, dimensions, content_hash)
+    WHERE ${scopeSql(scope, p)} AND m.id = w.id AND ${liveSql(now, p)} AND m.content_hash = w.content_hash
+    RETURNING m.id`;
+  return { text, values: p.values };
+}
+
 export function markFailed(scope: MemoryScope, id: string, reason: string, now: Date): SqlStatement {
   const p = new SqlParams();
   const text = `UPDATE memories m SET status = 'failed', failure_reason = ${p.add(reason)}::text
