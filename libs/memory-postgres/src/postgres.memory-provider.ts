@@ -52,7 +52,6 @@ import {
   selectHistory,
   selectMemories,
   selectOwners,
-  setEmbedding,
   setEmbeddings,
   updateMemory,
   type DeletedRow,
@@ -412,26 +411,12 @@ export class PostgresMemoryProvider implements MemoryProvider {
     });
   }
 
-  setEmbedding(scope: MemoryScope, id: string, embedding: MemoryEmbedding): Promise<EmbeddingWriteResult> {
-    return this.run(assertTenantScope, scope, async (now) => {
-      validateEmbedding(embedding);
-      checkVectorSize(embedding.dimensions, 'embedding.dimensions');
-      if (!isId(id)) return 'skipped';
-      const written = await this.rows(
-        setEmbedding(
-          scope,
-          id,
-          {
-            vector: formatVector(embedding.vector),
-            model: embedding.model,
-            dimensions: embedding.dimensions,
-            contentHash: embedding.contentHash,
-          },
-          now,
-        ),
-      );
-      return written.length > 0 ? 'written' : 'skipped';
-    });
+  async setEmbedding(scope: MemoryScope, id: string, embedding: MemoryEmbedding): Promise<EmbeddingWriteResult> {
+    // Validated here first, so that a refusal names `embedding`, not `writes[0].embedding`.
+    validateEmbedding(embedding);
+    checkVectorSize(embedding.dimensions, 'embedding.dimensions');
+    const [result] = await this.setEmbeddings(scope, [{ id, embedding }]);
+    return result;
   }
 
   setEmbeddings(scope: MemoryScope, writes: readonly EmbeddingWrite[]): Promise<EmbeddingWriteResult[]> {

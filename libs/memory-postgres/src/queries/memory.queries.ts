@@ -305,29 +305,10 @@ export function recordAccess(scope: MemoryScope, accesses: readonly MemoryAccess
 }
 
 /**
- * Stores a vector only if the content is still the one that was embedded: the hash comparison is part of the
- * UPDATE's WHERE, so a concurrent content change either happens before (no row matches: skipped) or waits for
- * this statement and then resets the memory to pending itself. No read-then-write window.
- */
-export function setEmbedding(
-  scope: MemoryScope,
-  id: string,
-  embedding: { vector: string; model: string; dimensions: number; contentHash: string },
-  now: Date,
-): SqlStatement {
-  const p = new SqlParams();
-  const text = `UPDATE memories m
-    SET embedding = ${p.add(embedding.vector)}::vector, embedding_model = ${p.add(embedding.model)}::text,
-      embedding_dimensions = ${p.add(embedding.dimensions)}::int, status = 'ready', failure_reason = NULL
-    WHERE ${scopeSql(scope, p)} AND m.id = ${p.add(id)}::uuid AND ${liveSql(now, p)}
-      AND m.content_hash = ${p.add(embedding.contentHash)}::text
-    RETURNING m.id`;
-  return { text, values: p.values };
-}
-
-/**
- * setEmbedding for a batch: one UPDATE joined to the writes, each row still under its own content-hash check, so
- * that the vectors of a pipeline batch are one statement (one round trip, one trigger run) instead of one each.
+ * Stores vectors, each only if its memory's content is still the one that was embedded: the hash comparison is
+ * part of the UPDATE's WHERE, so a concurrent content change either happens before (no row matches: skipped) or
+ * waits for this statement and then resets the memory to pending itself. No read-then-write window. One UPDATE
+ * joined to the writes: a pipeline batch is one statement (one round trip, one trigger run), not one per memory.
  * Returns the ids written.
  */
 export function setEmbeddings(
