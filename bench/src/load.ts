@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { loadConfig } from '@engram/config';
 import { createEmbedder } from '@engram/embeddings';
+import { asTenantId } from '@engram/memory-core';
+import { searchMemories } from '@engram/memory-postgres';
 import { parseLoadArgs, type LoadArgs } from './load/load-args.js';
 import { LatencyRecorder, drive, type LatencySummary } from './load/latency-recorder.js';
 import { SeededRandom, memoryText, queryText } from './load/synthetic-corpus.js';
@@ -9,9 +11,12 @@ import { SeededRandom, memoryText, queryText } from './load/synthetic-corpus.js'
 /**
  * `npm run bench`: load against a running Engram (ENGRAM_URL). Seeds the memories over the scopes,
  * waits until every one is searchable, then drives search and add at the given concurrency, and in the
- * same run measures the floor: the same vector search as one SQL statement on a plain pg pool.
+ * same run measures the floors: Engram's own search statement, and the bare vector scan, on a plain pg pool.
  */
 const OSS_TENANT_ID = '00000000-0000-0000-0000-000000000000';
+let warm = 0;
+
+const round = (x: number) => Math.round(x * 100) / 100;
 
 interface Client {
   url: string;
@@ -34,14 +39,20 @@ const scopeUser = (i: number) => `bench-user-${i}`;
 
 function scopeSizes(args: LoadArgs): number[] {
   if (args.scopeSize === undefined) {
-    return Array.from({ length: args.tenants }, (_, i) => Math.floor(args.memories / args.tenants) + (i < args.memories % args.tenants ? 1 : 0));
+    return Array.from(
+      { length: args.tenants },
+      (_, i) => Math.floor(args.memories / args.tenants) + (i < args.memories % args.tenants ? 1 : 0),
+    );
   }
   const rest = args.memories - args.scopeSize;
   const others = Math.max(1, args.tenants - 1);
-  return [args.scopeSize, ...Array.from({ length: others }, (_, i) => Math.floor(rest / others) + (i < rest % others ? 1 : 0))];
+  return [
+    args.scopeSize,
+    ...Array.from({ length: others }, (_, i) => Math.floor(rest / others) + (i < rest % others ? 1 : 0)),
+  ];
 }
 
-async function seed(client: Client, args: LoadArgs): Promise<void> {
+async function seed(client: Client, args: LoadArgs): Promise<number> {
   const random = new SeededRandom(42);
   const sizes = scopeSizes(args);
   const batches: Array<Array<{ content: string; user_id: string }>> = [];
@@ -49,7 +60,10 @@ async function seed(client: Client, args: LoadArgs): Promise<void> {
   sizes.forEach((size, scope) => {
     for (let start = 0; start < size; start += 1000) {
       batches.push(
-        Array.from({ length: Math.min(1000, size - start) }, () => ({ content: memoryText(random, index++), user_id: scopeUser(scope) })),
+        Array.from({ length: Math.min(1000, size - start) }, () => ({
+          content: memoryText(random, index++),
+          user_id: scopeUser(scope),
+        })),
       );
     }
   });
@@ -63,15 +77,19 @@ async function seed(client: Client, args: LoadArgs): Promise<void> {
       }
     }),
   );
-  console.log(`seeded ${index} memories over ${sizes.length} scopes in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`seeded ${index} memories over ${sizes.length} scopes in ${seconds.toFixed(1)} s`);
+  return seconds;
 }
 
-async function waitUntilEmbedded(db: pg.Pool | null, client: Client): Promise<void> {
+async function waitUntilEmbedded(db: pg.Pool | null, client: Client): Promise<number> {
   const started = performance.now();
   for (;;) {
     let pending: number;
     if (db) {
-      const { rows } = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM memories WHERE status = 'pending'");
+      const { rows } = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM memories WHERE status = 'pending'",
+      );
       pending = rows[0].n;
     } else {
       const ready = (await call(client, 'GET', '/ready')) as { dependencies: { queue: { depth?: number } } };
@@ -80,7 +98,9 @@ async function waitUntilEmbedded(db: pg.Pool | null, client: Client): Promise<vo
     if (pending === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  console.log(`all memories searchable after ${((performance.now() - started) / 1000).toFixed(1)} s more`);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`all memories searchable after ${seconds.toFixed(1)} s more`);
+  return seconds;
 }
 
 async function main(): Promise<void> {
@@ -90,18 +110,45 @@ async function main(): Promise<void> {
     url: (process.env.ENGRAM_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, ''),
     headers: config.apiKey ? { authorization: `Bearer ${config.apiKey.reveal()}` } : {},
   };
-  if (config.edition === 'cloud') throw new Error('bench: cloud tenants are not supported by this version of the benchmark');
-  const db = config.databaseUrl ? new pg.Pool({ connectionString: config.databaseUrl.reveal(), max: args.concurrency }) : null;
+  if (config.edition === 'cloud')
+    throw new Error('bench: cloud tenants are not supported by this version of the benchmark');
+  const db = config.databaseUrl
+    ? new pg.Pool({ connectionString: config.databaseUrl.reveal(), max: args.concurrency })
+    : null;
   const embedder = createEmbedder(config.embeddings);
 
-  if (!args.reuse) await seed(client, args);
-  await waitUntilEmbedded(db, client);
+  const acknowledgedS = args.reuse ? null : await seed(client, args);
+  const searchableS = await waitUntilEmbedded(db, client);
+  const ingest =
+    acknowledgedS === null
+      ? null
+      : {
+          memories: args.memories,
+          acknowledged_s: round(acknowledgedS),
+          searchable_s: round(acknowledgedS + searchableS),
+          memories_per_s: round(args.memories / (acknowledgedS + searchableS)),
+        };
 
   const random = new SeededRandom(7);
   const queries = Array.from({ length: 500 }, () => queryText(random));
+  const vectors = await embedder.embed(queries);
   const scopes = scopeSizes(args).length;
   const targetUser = (i: number) => (args.scopeSize !== undefined ? scopeUser(0) : scopeUser(i % scopes));
   const durationMs = args.durationS * 1000;
+  // Every scope once before measuring: the service's per-scope caches (sizes, speaker labels) start as they run.
+  await drive(
+    args.concurrency,
+    Math.min(durationMs, 5_000),
+    async () => {
+      const i = warm++;
+      await call(client, 'POST', '/v1/memories/search', {
+        query: queries[i % queries.length],
+        user_id: targetUser(i),
+        limit: 10,
+      });
+    },
+    new LatencyRecorder(),
+  );
 
   const search = new LatencyRecorder();
   let q = 0;
@@ -110,31 +157,64 @@ async function main(): Promise<void> {
     durationMs,
     async () => {
       const i = q++;
-      await call(client, 'POST', '/v1/memories/search', { query: queries[i % queries.length], user_id: targetUser(i), limit: 10 });
+      await call(client, 'POST', '/v1/memories/search', {
+        query: queries[i % queries.length],
+        user_id: targetUser(i),
+        limit: 10,
+      });
     },
     search,
   );
 
+  // The floors, on a plain pg pool, same queries, same scopes, same concurrency:
+  // - floor: Engram's own search statement (hybrid, exact path), as one SQL statement: what is left is the service;
+  // - vector_floor: the bare exact vector scan of the scope (MATERIALIZED, so the planner cannot answer with an HNSW
+  //   scan that drops the scope's rows), the cheapest full top 10 there is.
   let floor: LatencySummary | null = null;
+  let vectorFloor: LatencySummary | null = null;
   if (db) {
-    const vectors = await embedder.embed(queries);
     const d = embedder.dimensions;
+    const statementOf = (i: number) =>
+      searchMemories({
+        scope: { tenantId: asTenantId(OSS_TENANT_ID), userId: targetUser(i) },
+        query: {
+          text: queries[i % queries.length],
+          embedding: { vector: vectors[i % vectors.length], model: embedder.model },
+          mode: 'hybrid',
+          limit: 10,
+          recencyWeight: 0,
+          importanceWeight: 0,
+        },
+        now: new Date(),
+        strategy: 'exact',
+      });
     const recorder = new LatencyRecorder();
     let f = 0;
-    // Materialised so the planner cannot answer with a plain HNSW scan that drops the scope's rows: the floor
-    // must return the same full top 10 as the service does.
-    const sql = `WITH s AS MATERIALIZED (SELECT id, embedding::vector(${d}) <=> $3::vector(${d}) AS d FROM memories
-      WHERE tenant_id = $1 AND user_id = $2 AND embedding_dimensions = ${d}) SELECT id FROM s ORDER BY d LIMIT 10`;
     const elapsed = await drive(
       args.concurrency,
       durationMs,
       async () => {
-        const i = f++;
-        await db.query(sql, [OSS_TENANT_ID, targetUser(i), `[${vectors[i % vectors.length].join(',')}]`]);
+        const statement = statementOf(f++);
+        await db.query(statement.text, statement.values);
       },
       recorder,
     );
     floor = recorder.summary(elapsed);
+
+    const vectorSql = `WITH s AS MATERIALIZED (SELECT id, embedding::vector(${d}) <=> $3::vector(${d}) AS d FROM memories
+      WHERE tenant_id = $1 AND user_id = $2 AND embedding_dimensions = ${d}) SELECT id FROM s ORDER BY d LIMIT 10`;
+    const vectorRecorder = new LatencyRecorder();
+    let v = 0;
+    const vectorElapsed = await drive(
+      args.concurrency,
+      durationMs,
+      async () => {
+        const i = v++;
+        await db.query(vectorSql, [OSS_TENANT_ID, targetUser(i), `[${vectors[i % vectors.length].join(',')}]`]);
+      },
+      vectorRecorder,
+    );
+    vectorFloor = vectorRecorder.summary(vectorElapsed);
   }
 
   const add = new LatencyRecorder();
@@ -145,21 +225,32 @@ async function main(): Promise<void> {
     Math.min(durationMs, 10_000),
     async () => {
       a++;
-      await call(client, 'POST', '/v1/memories', { content: memoryText(addRandom, args.memories + a), user_id: scopeUser(scopes + 1) });
+      await call(client, 'POST', '/v1/memories', {
+        content: memoryText(addRandom, args.memories + a),
+        user_id: scopeUser(scopes + 1),
+      });
     },
     add,
   );
 
   const result = {
     args,
+    ingest,
     search: search.summary(searchElapsed),
     add: add.summary(addElapsed),
     floor,
+    vector_floor: vectorFloor,
     ratio_p95: floor ? Math.round((search.summary(searchElapsed).p95_ms / floor.p95_ms) * 100) / 100 : null,
     ratio_ops: floor ? Math.round((search.summary(searchElapsed).ops_s / floor.ops_s) * 100) / 100 : null,
     errors: { search: search.errors, add: add.errors },
   };
-  console.table({ search: result.search, add: result.add, ...(floor ? { floor } : {}) });
+  console.table({
+    search: result.search,
+    add: result.add,
+    ...(floor ? { floor } : {}),
+    ...(vectorFloor ? { vector_floor: vectorFloor } : {}),
+  });
+  if (ingest) console.log(`ingest ${JSON.stringify(ingest)}`);
   console.log(`ratio_p95 ${result.ratio_p95}  ratio_ops ${result.ratio_ops}  errors ${JSON.stringify(result.errors)}`);
   if (args.json) await writeFile(args.json, `${JSON.stringify(result, null, 2)}\n`);
   await db?.end();

@@ -18,5 +18,7 @@ export {
   RECENCY_HALF_LIFE_DAYS,
   SPEAKER_LABEL_PATTERN,
   searchCandidates,
+  // The search statement itself: the load benchmark runs it bare on a pg pool as the floor Engram is measured against.
+  searchMemories,
   type VectorStrategy,
 } from './queries/search.queries.js';

@@ -521,7 +521,7 @@ export class PostgresMemoryProvider implements MemoryProvider {
   }
 
   private rows<T extends object>(statement: SqlStatement, sql: SqlExecutor = this.sql): Promise<T[]> {
-    return sql.query<T>(statement.text, statement.values);
+    return sql.query<T>(statement.text, statement.values, statement.prepare ? { prepare: true } : undefined);
   }
 
   /** Deletes, then writes a DELETE history row for each live memory deleted, in one transaction. */

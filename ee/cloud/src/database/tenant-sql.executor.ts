@@ -1,7 +1,7 @@
 /* @license Enterprise */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { MemoryException, type TenantId } from '@engram/memory-core';
-import type { SqlExecutor, SqlExecutorKind, SqlRow } from '@engram/memory-postgres';
+import type { QueryOptions, SqlExecutor, SqlExecutorKind, SqlRow } from '@engram/memory-postgres';
 
 /** The setting the row-level security policies compare each row's tenant with (see the TenantRowLevelSecurity migration). */
 export const TENANT_SETTING = 'app.tenant_id';
@@ -49,9 +49,13 @@ export class TenantSqlExecutor implements SqlExecutor, TenantRunner {
     return this.tenant.getStore();
   }
 
-  query<T extends object = SqlRow>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-    if (this.tenant.getStore() === undefined) return this.inner.query<T>(text, params);
-    return this.transaction((tx) => tx.query<T>(text, params));
+  query<T extends object = SqlRow>(
+    text: string,
+    params: readonly unknown[] = [],
+    options?: QueryOptions,
+  ): Promise<T[]> {
+    if (this.tenant.getStore() === undefined) return this.inner.query<T>(text, params, options);
+    return this.transaction((tx) => tx.query<T>(text, params, options));
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {

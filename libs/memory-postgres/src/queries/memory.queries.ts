@@ -8,6 +8,8 @@ import { liveSql, scopeSql } from './scope.sql.js';
 export interface SqlStatement {
   text: string;
   values: unknown[];
+  /** Worth keeping prepared per connection (QueryOptions.prepare): hot, and from a small set of texts. */
+  prepare?: boolean;
 }
 
 const M = memoryColumns('m');

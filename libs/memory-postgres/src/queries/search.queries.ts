@@ -97,7 +97,10 @@ export function searchMemories({ scope, query, now, strategy }: SearchStatementI
     SELECT ${memoryColumns('m')}, s.score
     FROM scored s JOIN memories m ON m.tenant_id = ${tenant}::uuid AND m.id = s.id
     ORDER BY s.score DESC, m.id DESC`;
-  return { text, values: p.values };
+  // Planning this statement's CTEs costs about as much as running it on a small scope (measured: 3.3 ms a search of
+  // 100 memories, 1.6 ms prepared). Without a filter its text is one of a few shapes (mode, strategy, threshold, the
+  // scope's fields), so it is kept prepared; a filter's shape is the caller's, and its statements are not.
+  return { text, values: p.values, prepare: query.filter === undefined };
 }
 
 /**

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import type { SqlExecutor, SqlRow } from './sql-executor.js';
+import { createHash } from 'node:crypto';
+import type { QueryOptions, SqlExecutor, SqlRow } from './sql-executor.js';
 import type { SqlObserver, SqlPoolStats, SqlPoolStatsSource } from './sql-instrumentation.js';
 
 export interface PgSqlExecutorOptions {
@@ -52,9 +53,13 @@ export class PgSqlExecutor implements SqlExecutor, SqlPoolStatsSource {
     this.pool.on('error', () => undefined);
   }
 
-  query<T extends object = SqlRow>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-    if (this.observer === null) return rowsOf<T>(this.pool, text, params);
-    return this.observer.statement(text, () => rowsOf<T>(this.pool, text, params));
+  query<T extends object = SqlRow>(
+    text: string,
+    params: readonly unknown[] = [],
+    options?: QueryOptions,
+  ): Promise<T[]> {
+    if (this.observer === null) return rowsOf<T>(this.pool, text, params, options);
+    return this.observer.statement(text, () => rowsOf<T>(this.pool, text, params, options));
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -107,9 +112,13 @@ class PgClientExecutor implements SqlExecutor {
     private readonly observer: SqlObserver | null,
   ) {}
 
-  query<T extends object = SqlRow>(text: string, params: readonly unknown[] = []): Promise<T[]> {
-    if (this.observer === null) return rowsOf<T>(this.client, text, params);
-    return this.observer.statement(text, () => rowsOf<T>(this.client, text, params));
+  query<T extends object = SqlRow>(
+    text: string,
+    params: readonly unknown[] = [],
+    options?: QueryOptions,
+  ): Promise<T[]> {
+    if (this.observer === null) return rowsOf<T>(this.client, text, params, options);
+    return this.observer.statement(text, () => rowsOf<T>(this.client, text, params, options));
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -125,7 +134,23 @@ async function rowsOf<T extends object>(
   queryable: pg.Pool | pg.PoolClient,
   text: string,
   params: readonly unknown[],
+  options: QueryOptions | undefined,
 ): Promise<T[]> {
-  const result = await queryable.query(text, [...params]);
+  const name = options?.prepare ? preparedName(text) : undefined;
+  const result = await queryable.query({ text, values: [...params], name });
   return result.rows as T[];
+}
+
+/** pg prepares a named statement once per connection and then reuses it: one name per text, for good. */
+const preparedNames = new Map<string, string>();
+const PREPARED_NAMES_MAX = 1_000;
+
+function preparedName(text: string): string {
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = `engram_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    // The texts are a small set of shapes (QueryOptions.prepare); the bound only guards against misuse.
+    if (preparedNames.size < PREPARED_NAMES_MAX) preparedNames.set(text, name);
+  }
+  return name;
 }

@@ -9,7 +9,7 @@ export interface SqlExecutor {
   /** Which engine answers: for health details and for the few places that must differ (roles, pooling). */
   readonly kind: SqlExecutorKind;
   /** The rows of one statement (an empty array for statements that return none). */
-  query<T extends object = SqlRow>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T extends object = SqlRow>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<T[]>;
   /**
    * Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. `tx` is bound to that
    * transaction; calling `transaction` on it again joins the same transaction (no savepoints).
@@ -19,5 +19,15 @@ export interface SqlExecutor {
 }
 
 export type SqlExecutorKind = 'postgres' | 'pglite';
+
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared on each connection, by a name derived from its text: later runs skip parsing and,
+   * once PostgreSQL settles on a generic plan, planning. For hot statements whose text comes from a small set of
+   * shapes (the search statement without a filter: planning its CTEs costs as much as running it on a small scope).
+   * Never for statements whose text varies without bound: each prepared text stays on its connection.
+   */
+  prepare?: boolean;
+}
 
 export type SqlRow = Record<string, unknown>;
