@@ -8,6 +8,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@engram/config';
 import { MEMORY_TELEMETRY, MemoryService, OSS_TENANT_ID } from '@engram/memory-core';
 import { EngramMetrics, ObservedMemoryTelemetry, StructuredLogger } from '@engram/telemetry';
+import { WorkerMetricsServer } from './metrics.server.js';
 import { WorkerModule } from './worker.module.js';
 
 /** The worker's composition: its embedding batches are measured, and Nest logs through the structured logger. */
@@ -25,7 +26,10 @@ describe('worker telemetry', () => {
       level: 'info',
       sink: { write: (l: string) => lines.push(l) },
     });
-    worker = await NestFactory.createApplicationContext(await WorkerModule.forRoot(config), { logger });
+    // Port 0: the metrics server on a free port, read back from the server.
+    worker = await NestFactory.createApplicationContext(await WorkerModule.forRoot({ ...config, metricsPort: 0 }), {
+      logger,
+    });
   });
   afterAll(async () => {
     await worker?.close();
@@ -45,6 +49,20 @@ describe('worker telemetry', () => {
     expect(text).toMatch(/^engram_embedding_batch_duration_seconds_count\{outcome="ok"\} [1-9]/m);
     expect(text).toMatch(/^engram_embedding_jobs_total\{outcome="ok"\} 1$/m);
     expect(text).toMatch(/^engram_memory_operation_duration_seconds_count\{operation="add",outcome="ok"\} 1$/m);
+  });
+
+  it('serves its metrics and a liveness answer over HTTP, and nothing else', async () => {
+    const address = worker.get(WorkerMetricsServer).address;
+    expect(address).not.toBeNull();
+    const base = `http://127.0.0.1:${address!.port}`;
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(await metrics.text()).toMatch(/^engram_embedding_jobs_total\{outcome="ok"\} 1$/m);
+    const health = await fetch(`${base}/health`);
+    expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }]);
+    expect((await fetch(`${base}/v1/memories`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 
   it("writes Nest's own lines as JSON", () => {

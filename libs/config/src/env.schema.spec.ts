@@ -33,8 +33,10 @@ describe('loadConfig', () => {
       WORKER: 'false',
       MAX_BODY_BYTES: '2048',
       MEMORY_PROVIDER: 'local',
+      METRICS_PORT: '9464',
     });
     expect(config.port).toBe(9000);
+    expect(config.metricsPort).toBe(9464);
     expect(config.apiKey?.reveal()).toBe('k');
     expect(config.embeddings).toEqual({
       provider: 'openai',
@@ -58,6 +60,7 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'eighty' }, /PORT must be an integer/],
     [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535/],
+    [{ METRICS_PORT: 'prometheus' }, /METRICS_PORT must be an integer/],
     [{ EDITION: 'enterprise' }, /EDITION/],
     [{ EMBEDDINGS_PROVIDER: 'magic' }, /EMBEDDINGS_PROVIDER/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a URL/],

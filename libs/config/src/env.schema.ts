@@ -48,6 +48,8 @@ const url = (protocols: string[]) =>
 
 const envSchema = z.object({
   PORT: integer(8080, 0, 65535),
+  // A separate worker's Prometheus endpoint (GET /metrics, GET /health on HOST); unset: none (0 when no port).
+  METRICS_PORT: integer(0, 0, 65535),
   HOST: optionalString.transform((value) => value ?? '127.0.0.1'),
   EDITION: z.enum(['oss', 'cloud']).default('oss'),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
@@ -110,6 +112,8 @@ export interface EngramConfig {
   apiKey?: Secret;
   adminToken?: Secret;
   otlpEndpoint?: string;
+  /** METRICS_PORT: where a separate worker (`npm run start:worker`) serves /metrics and /health; unset, nowhere. */
+  metricsPort?: number;
   runWorkers: boolean;
   maxBodyBytes: number;
   llm?: { baseUrl: string; model: string; apiKey?: Secret };
@@ -213,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiKey: secret(e.ENGRAM_API_KEY),
     adminToken: secret(e.ENGRAM_ADMIN_TOKEN),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    metricsPort: e.METRICS_PORT || undefined,
     runWorkers: e.WORKER,
     maxBodyBytes: e.MAX_BODY_BYTES,
     llm:
