@@ -118,7 +118,11 @@ export function cloudEdition(config: EngramConfig, options: { http: boolean }): 
         ) =>
           new CloudMemoryProvider(
             new MeteredMemoryProvider(
-              new PostgresMemoryProvider(db.appSql, { clock, hnswDimensions: db.hnswDimensions }),
+              new PostgresMemoryProvider(db.appSql, {
+                clock,
+                hnswDimensions: db.hnswDimensions,
+                scopeIndex: { maxBytes: config.scopeCache.maxBytes, minRows: config.scopeCache.minMemories },
+              }),
               usage,
             ),
             db.appSql,

@@ -34,7 +34,10 @@ describe('loadConfig', () => {
       MAX_BODY_BYTES: '2048',
       MEMORY_PROVIDER: 'local',
       METRICS_PORT: '9464',
+      SCOPE_CACHE_MB: '1024',
+      SCOPE_CACHE_MIN_MEMORIES: '500',
     });
+    expect(config.scopeCache).toEqual({ maxBytes: 1024 * 1024 * 1024, minMemories: 500 });
     expect(config.port).toBe(9000);
     expect(config.metricsPort).toBe(9464);
     expect(config.apiKey?.reveal()).toBe('k');
@@ -61,6 +64,8 @@ describe('loadConfig', () => {
     [{ PORT: 'eighty' }, /PORT must be an integer/],
     [{ PORT: '70000' }, /PORT must be an integer from 0 to 65535/],
     [{ METRICS_PORT: 'prometheus' }, /METRICS_PORT must be an integer/],
+    [{ SCOPE_CACHE_MB: '-1' }, /SCOPE_CACHE_MB must be an integer from 0/],
+    [{ SCOPE_CACHE_MIN_MEMORIES: '0' }, /SCOPE_CACHE_MIN_MEMORIES must be an integer from 1/],
     [{ EDITION: 'enterprise' }, /EDITION/],
     [{ EMBEDDINGS_PROVIDER: 'magic' }, /EMBEDDINGS_PROVIDER/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a URL/],

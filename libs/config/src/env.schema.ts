@@ -50,6 +50,9 @@ const envSchema = z.object({
   PORT: integer(8080, 0, 65535),
   // A separate worker's Prometheus endpoint (GET /metrics, GET /health on HOST); unset: none (0 when no port).
   METRICS_PORT: integer(0, 0, 65535),
+  // In-memory copies of large scopes for search (PostgreSQL backend): the memory they may take, and the smallest scope.
+  SCOPE_CACHE_MB: integer(256, 0, 1_048_576),
+  SCOPE_CACHE_MIN_MEMORIES: integer(2_000, 1, 10_000_000),
   HOST: optionalString.transform((value) => value ?? '127.0.0.1'),
   EDITION: z.enum(['oss', 'cloud']).default('oss'),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
@@ -114,6 +117,11 @@ export interface EngramConfig {
   otlpEndpoint?: string;
   /** METRICS_PORT: where a separate worker (`npm run start:worker`) serves /metrics and /health; unset, nowhere. */
   metricsPort?: number;
+  /**
+   * SCOPE_CACHE_MB / SCOPE_CACHE_MIN_MEMORIES: how much memory each process may give to in-memory copies of large
+   * scopes, which unfiltered searches are ranked from (0: none), and from how many memories a scope gets one.
+   */
+  scopeCache: { maxBytes: number; minMemories: number };
   runWorkers: boolean;
   maxBodyBytes: number;
   llm?: { baseUrl: string; model: string; apiKey?: Secret };
@@ -218,6 +226,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminToken: secret(e.ENGRAM_ADMIN_TOKEN),
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     metricsPort: e.METRICS_PORT || undefined,
+    scopeCache: { maxBytes: e.SCOPE_CACHE_MB * 1024 * 1024, minMemories: e.SCOPE_CACHE_MIN_MEMORIES },
     runWorkers: e.WORKER,
     maxBodyBytes: e.MAX_BODY_BYTES,
     llm:

@@ -32,6 +32,7 @@ export async function createMemoryProvider(
         embedderDimensions,
         clock,
         instrumentation: sqlInstrumentation,
+        scopeIndex: { maxBytes: config.scopeCache.maxBytes, minRows: config.scopeCache.minMemories },
       });
     case 'http': {
       // The configuration refuses MEMORY_PROVIDER=http without these; checked again for the type's sake.

@@ -8,7 +8,10 @@ import { liveSql, scopeSql } from './scope.sql.js';
 export interface SqlStatement {
   text: string;
   values: unknown[];
-  /** Worth keeping prepared per connection (QueryOptions.prepare): hot, and from a small set of texts. */
+  /**
+   * Worth keeping prepared per connection (QueryOptions.prepare): on the request path, and its text one of a few
+   * shapes (which scope fields are named; batches travel as arrays or JSON, never as more placeholders).
+   */
   prepare?: boolean;
 }
 
@@ -80,7 +83,7 @@ export function insertMemories(
       FROM input
     )
     SELECT * FROM inserted`;
-  return { text, values: p.values };
+  return { text, values: p.values, prepare: true };
 }
 
 /** The live memories of the scope among `ids` (valid uuids only). */
@@ -88,7 +91,7 @@ export function selectMemories(scope: MemoryScope, ids: readonly string[], now: 
   const p = new SqlParams();
   const text = `SELECT ${M} FROM memories m
     WHERE ${scopeSql(scope, p)} AND m.id = ANY(${p.add([...ids])}::uuid[]) AND ${liveSql(now, p)}`;
-  return { text, values: p.values };
+  return { text, values: p.values, prepare: true };
 }
 
 /**
@@ -303,7 +306,7 @@ export function recordAccess(scope: MemoryScope, accesses: readonly MemoryAccess
     SET access_count = m.access_count + a.count, accessed_at = GREATEST(m.accessed_at, a.at)
     FROM unnest(${ids}::uuid[], ${counts}::int[], ${ats}::timestamptz[]) AS a(id, count, at)
     WHERE ${scopeSql(scope, p)} AND m.id = a.id AND ${liveSql(now, p)}`;
-  return { text, values: p.values };
+  return { text, values: p.values, prepare: true };
 }
 
 /**
@@ -331,7 +334,7 @@ export function setEmbeddings(
       AS w(id, vector, model, dimensions, content_hash)
     WHERE ${scopeSql(scope, p)} AND m.id = w.id AND ${liveSql(now, p)} AND m.content_hash = w.content_hash
     RETURNING m.id`;
-  return { text, values: p.values };
+  return { text, values: p.values, prepare: true };
 }
 
 export function markFailed(scope: MemoryScope, id: string, reason: string, now: Date): SqlStatement {

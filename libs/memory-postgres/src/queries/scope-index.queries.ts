@@ -28,7 +28,7 @@ export function probeScopeVersion(scope: MemoryScope, text: string | null): SqlS
   const version = `(SELECT v.version::text FROM memory_scope_versions v
       WHERE v.tenant_id = ${p.add(scope.tenantId)}::uuid AND v.bucket = ${bucketSql(requireUser(scope), p)})`;
   const lexemes = text === null ? 'NULL::text[]' : `tsvector_to_array(to_tsvector('english', ${p.add(text)}::text))`;
-  return { text: `SELECT ${version} AS version, ${lexemes} AS lexemes`, values: p.values };
+  return { text: `SELECT ${version} AS version, ${lexemes} AS lexemes`, values: p.values, prepare: true };
 }
 
 /**

@@ -407,7 +407,7 @@ export function countScopeUpTo(scope: MemoryScope, cap: number): SqlStatement {
   const p = new SqlParams();
   const text = `SELECT count(*)::int AS count FROM (
     SELECT 1 FROM memories m WHERE ${scopeSql(scope, p)} LIMIT ${p.add(cap)}::int) s`;
-  return { text, values: p.values };
+  return { text, values: p.values, prepare: true };
 }
 
 /**

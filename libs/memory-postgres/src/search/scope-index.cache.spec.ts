@@ -50,6 +50,21 @@ describe('ScopeIndexCache', () => {
     cache.clear();
   });
 
+  it('should not evict a copy in use for a new one when the budget is full (no load per search)', async () => {
+    const cache = new ScopeIndexCache({ minRows: 1, maxBytes: 200 });
+    await loaded(cache, scopeOf('a'), entryOf(100));
+    await loaded(cache, scopeOf('b'), entryOf(100));
+    let loads = 0;
+    cache.loadInBackground(scopeOf('c'), 10, async () => {
+      loads++;
+      return entryOf(100);
+    });
+    await cache.settled();
+    expect(loads).toBe(0);
+    expect(cache.stats()).toMatchObject({ copies: 2, bytes: 200 });
+    cache.clear();
+  });
+
   it('should not reload a scope sooner than the reload interval after its last load', async () => {
     const cache = new ScopeIndexCache({ minRows: 1, minReloadIntervalMs: 60_000 });
     await loaded(cache, scopeOf('a'), entryOf(10, '1'));

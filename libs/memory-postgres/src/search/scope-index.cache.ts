@@ -56,6 +56,13 @@ export const SCOPE_INDEX_MAX_BYTES = 256 * 1024 * 1024;
 const MIN_RELOAD_INTERVAL_MS = 2_000;
 const RELOAD_COST_FACTOR = 20;
 const IDLE_MS = 5 * 60_000;
+/**
+ * A full budget whose least recently used copy served a search this recently is busy: a new copy would evict one in
+ * use, which would be loaded again soon, and so on (every search a load). The new scope stays on the statement.
+ */
+const BUSY_MS = 10_000;
+/** How full the budget must be for that rule to apply. */
+const FULL_SHARE = 0.9;
 
 /**
  * The in-memory copies of large scopes a process keeps (see ScopeSearchIndex), and when to make one: a scope that
@@ -133,6 +140,7 @@ export class ScopeIndexCache {
     const key = keyOf(scope);
     if (this.entries.has(key)) return;
     const now = performance.now();
+    if (this.busy(now)) return;
     const last = this.lastLoad.get(key);
     if (last && this.minReloadIntervalMs > 0) {
       if (now - last.at < Math.max(this.minReloadIntervalMs, RELOAD_COST_FACTOR * last.ms)) return;
@@ -156,6 +164,13 @@ export class ScopeIndexCache {
   /** Resolves when no load is running (tests, shutdown). */
   async settled(): Promise<void> {
     while (this.loading) await this.loading;
+  }
+
+  /** The budget is nearly spent and even its least recently used copy served a search within BUSY_MS. */
+  private busy(now: number): boolean {
+    if (this.bytes < FULL_SHARE * this.maxBytes) return false;
+    const oldest = this.entries.values().next();
+    return !oldest.done && now - oldest.value.usedAt < BUSY_MS;
   }
 
   /** Drops the copies no search used for idleMs; returns how many. The sweeper calls it, tests too. */
