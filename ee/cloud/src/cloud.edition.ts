@@ -87,6 +87,7 @@ export function cloudEdition(config: EngramConfig, options: { http: boolean }): 
             databaseUrl,
             databaseAppUrl: config.databaseAppUrl?.reveal(),
             embedderDimensions: embedder.dimensions,
+            vectorIndex: config.vectorIndex,
             instrumentation,
           }),
         inject: [EMBEDDER, { token: SQL_INSTRUMENTATION, optional: true }],

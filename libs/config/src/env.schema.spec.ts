@@ -36,7 +36,9 @@ describe('loadConfig', () => {
       METRICS_PORT: '9464',
       SCOPE_CACHE_MB: '1024',
       SCOPE_CACHE_MIN_MEMORIES: '500',
+      VECTOR_INDEX: 'none',
     });
+    expect(config.vectorIndex).toBe('none');
     expect(config.scopeCache).toEqual({ maxBytes: 1024 * 1024 * 1024, minMemories: 500 });
     expect(config.port).toBe(9000);
     expect(config.metricsPort).toBe(9464);

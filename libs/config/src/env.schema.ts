@@ -53,6 +53,8 @@ const envSchema = z.object({
   // In-memory copies of large scopes for search (PostgreSQL backend): the memory they may take, and the smallest scope.
   SCOPE_CACHE_MB: integer(256, 0, 1_048_576),
   SCOPE_CACHE_MIN_MEMORIES: integer(2_000, 1, 10_000_000),
+  // Whether boot builds the embedder's HNSW index (PostgreSQL backend): it serves scopes above 10,000 memories only.
+  VECTOR_INDEX: z.enum(['hnsw', 'none']).default('hnsw'),
   HOST: optionalString.transform((value) => value ?? '127.0.0.1'),
   EDITION: z.enum(['oss', 'cloud']).default('oss'),
   DATABASE_URL: url(['postgres:', 'postgresql:']),
@@ -122,6 +124,8 @@ export interface EngramConfig {
    * scopes, which unfiltered searches are ranked from (0: none), and from how many memories a scope gets one.
    */
   scopeCache: { maxBytes: number; minMemories: number };
+  /** VECTOR_INDEX: 'none' skips building the HNSW index at boot (faster ingest; large scopes scanned exactly). */
+  vectorIndex: 'hnsw' | 'none';
   runWorkers: boolean;
   maxBodyBytes: number;
   llm?: { baseUrl: string; model: string; apiKey?: Secret };
@@ -227,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     metricsPort: e.METRICS_PORT || undefined,
     scopeCache: { maxBytes: e.SCOPE_CACHE_MB * 1024 * 1024, minMemories: e.SCOPE_CACHE_MIN_MEMORIES },
+    vectorIndex: e.VECTOR_INDEX,
     runWorkers: e.WORKER,
     maxBodyBytes: e.MAX_BODY_BYTES,
     llm:

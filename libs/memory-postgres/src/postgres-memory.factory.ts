@@ -17,8 +17,15 @@ export interface PostgresMemoryOptions {
   databaseAppUrl?: string;
   /** DATA_DIR; PGlite keeps its files in `<dataDir>/pglite`. Required without databaseUrl. */
   dataDir?: string;
-  /** The configured embedder's dimension: its HNSW index is created at boot. */
+  /** The configured embedder's dimension: its HNSW index is created at boot (unless `vectorIndex` is 'none'). */
   embedderDimensions: number;
+  /**
+   * VECTOR_INDEX: 'hnsw' (default) builds the embedder's HNSW index at boot; 'none' does not. Only scopes above
+   * EXACT_SCAN_MAX_ROWS search through it, and keeping it costs every embedding write an insertion into the graph
+   * (~2 ms at 384 dimensions on two cores: three quarters of the ingest time, docs/benchmarks.md). Without it, such
+   * scopes are scanned exactly. An index that already exists is kept (and used) either way.
+   */
+  vectorIndex?: 'hnsw' | 'none';
   clock?: Clock;
   /** Pool size of the app connection. */
   poolSize?: number;
@@ -121,6 +128,6 @@ export async function openPostgresMemoryDatabase(options: PostgresMemoryOptions)
 /** Migrations, then the embedder's HNSW index; returns every dimension that has one. */
 async function prepareSchema(owner: SqlExecutor, options: PostgresMemoryOptions): Promise<number[]> {
   await runMigrations(owner, options.migrations ?? MEMORY_MIGRATIONS);
-  await ensureVectorIndex(owner, options.embedderDimensions);
+  if (options.vectorIndex !== 'none') await ensureVectorIndex(owner, options.embedderDimensions);
   return indexedVectorDimensions(owner);
 }

@@ -33,6 +33,7 @@ export async function createMemoryProvider(
         clock,
         instrumentation: sqlInstrumentation,
         scopeIndex: { maxBytes: config.scopeCache.maxBytes, minRows: config.scopeCache.minMemories },
+        vectorIndex: config.vectorIndex,
       });
     case 'http': {
       // The configuration refuses MEMORY_PROVIDER=http without these; checked again for the type's sake.

@@ -29,6 +29,8 @@ export interface CloudDatabaseOptions {
   poolSize?: number;
   /** Spans and pool metrics of the request pool (the telemetry's, when it is loaded). */
   instrumentation?: SqlInstrumentation;
+  /** VECTOR_INDEX (PostgresMemoryOptions.vectorIndex). */
+  vectorIndex?: 'hnsw' | 'none';
 }
 
 /** The cloud edition's database, migrated and ready for request traffic. */
@@ -71,6 +73,7 @@ export async function openCloudDatabase(options: CloudDatabaseOptions): Promise<
     databaseUrl: options.databaseUrl,
     databaseAppUrl: options.databaseAppUrl,
     embedderDimensions: options.embedderDimensions,
+    vectorIndex: options.vectorIndex,
     poolSize: options.poolSize,
     instrumentation: options.instrumentation,
     // The cloud's migrations alter the core's tables, so they run after them, in one ordered list.
