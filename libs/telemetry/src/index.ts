@@ -6,3 +6,4 @@ export * from './http/http-telemetry.js';
 export * from './logging/structured.logger.js';
 export * from './database/traced.sql-observer.js';
 export * from './database/observed.sql-instrumentation.js';
+export * from './database/traced.redis-commands.js';

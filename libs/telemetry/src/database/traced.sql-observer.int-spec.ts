@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { context, SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { PgSqlExecutor } from '@engram/memory-postgres';
@@ -8,6 +8,7 @@ import { EngramMetrics } from '../metrics/engram-metrics.js';
 import { Tracing } from '../tracing/tracing.js';
 import { ObservedSqlInstrumentation } from './observed.sql-instrumentation.js';
 import { TracedSqlObserver } from './traced.sql-observer.js';
+import { captureSpans } from '../../test/span-capture.js';
 
 /** A value no span may carry: it travels as a bind parameter. */
 const SECRET = 'Alice is allergic to penicillin';
@@ -43,22 +44,7 @@ describe('TracedSqlObserver on a real PgSqlExecutor', () => {
 
   afterEach(() => exporter.reset());
 
-  /** Runs `work` under a parent span, and returns the spans that ended, the parent last. */
-  async function traced(work: () => Promise<unknown>): Promise<{ parent: ReadableSpan; children: ReadableSpan[] }> {
-    await tracer.startActiveSpan('request', async (span: Span) => {
-      try {
-        await work();
-      } catch {
-        // The failure is what the caller asserts on, from the spans.
-      } finally {
-        span.end();
-      }
-    });
-    await provider.forceFlush();
-    const spans = exporter.getFinishedSpans();
-    const parent = spans.find((span) => span.name === 'request')!;
-    return { parent, children: spans.filter((span) => span !== parent) };
-  }
+  const traced = (work: () => Promise<unknown>) => captureSpans(tracer, provider, exporter, work);
 
   it('should report a statement as a CLIENT child span with its text and without its parameter values', async () => {
     const { parent, children } = await traced(() =>

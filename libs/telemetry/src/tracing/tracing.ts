@@ -15,6 +15,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { traceRedisCommands } from '../database/traced.redis-commands.js';
 
 export interface TracingOptions {
   /** OTEL_EXPORTER_OTLP_ENDPOINT: the collector's base URL; spans go to `<endpoint>/v1/traces` as OTLP/HTTP JSON. */
@@ -44,6 +45,8 @@ function installContext(): void {
  * export to their own endpoints; only the context manager is shared.
  */
 export class Tracing {
+  private stopRedisTracing: () => void = () => undefined;
+
   private constructor(
     private readonly provider: TracerProvider | null,
     readonly tracer: Tracer | null,
@@ -61,7 +64,10 @@ export class Tracing {
       resource: resourceFromAttributes({ 'service.name': options.serviceName }),
       spanProcessors: [new BatchSpanProcessor({ exporter })],
     });
-    return new Tracing(provider, provider.getTracer('engram'));
+    const tracing = new Tracing(provider, provider.getTracer('engram'));
+    // Redis commands are traced process-wide (ioredis has no per-client hook): by this app's tracer until it stops.
+    tracing.stopRedisTracing = traceRedisCommands(tracing.tracer!);
+    return tracing;
   }
 
   get enabled(): boolean {
@@ -126,6 +132,7 @@ export class Tracing {
 
   /** Sends the spans still buffered; the app calls it at shutdown. */
   async shutdown(): Promise<void> {
+    this.stopRedisTracing();
     await this.provider?.shutdown();
   }
 }
