@@ -16,6 +16,11 @@ export interface MemoryScope {
   readonly namespace?: string;
 }
 
+/** The scope as a map key: two scopes have the same key exactly when they name the same memories. */
+export function scopeKey(scope: MemoryScope): string {
+  return JSON.stringify([scope.tenantId, scope.userId, scope.agentId, scope.runId, scope.namespace]);
+}
+
 /** For operations on given ids: the tenant is enough. */
 export function assertTenantScope(scope: MemoryScope): void {
   if (!scope.tenantId) {
@@ -27,10 +32,7 @@ export function assertTenantScope(scope: MemoryScope): void {
 export function assertScoped(scope: MemoryScope): void {
   assertTenantScope(scope);
   if (!scope.userId && !scope.agentId && !scope.runId) {
-    throw new MemoryException(
-      MemoryExceptionCode.SCOPE_REQUIRED,
-      'one of user_id, agent_id or run_id is required',
-    );
+    throw new MemoryException(MemoryExceptionCode.SCOPE_REQUIRED, 'one of user_id, agent_id or run_id is required');
   }
 }
 

@@ -3,7 +3,7 @@ import type { MemoryAccess } from '../memory.js';
 import { runOutsideRequestContext } from '../auth/request-context.js';
 import { MemoryException } from '../memory.exception.js';
 import type { MemoryProvider } from '../memory-provider.js';
-import type { MemoryScope } from '../memory-scope.js';
+import { scopeKey, type MemoryScope } from '../memory-scope.js';
 import { MEMORY_PROVIDER } from '../memory-core.tokens.js';
 
 /** How often buffered accesses are written. */
@@ -132,14 +132,4 @@ export class AccessRecorder {
 
 function memoryKey(scope: MemoryScope, id: string): string {
   return `${scope.tenantId}/${id}`;
-}
-
-function scopeKey(scope: MemoryScope): string {
-  return JSON.stringify([
-    scope.tenantId,
-    scope.userId ?? null,
-    scope.agentId ?? null,
-    scope.runId ?? null,
-    scope.namespace ?? null,
-  ]);
 }

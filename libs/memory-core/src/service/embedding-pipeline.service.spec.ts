@@ -33,7 +33,11 @@ describe('EmbeddingPipeline', () => {
     expect(result).toEqual({ written: 3, skipped: 0 });
     expect(embedder.calls).toEqual([['likes tea', 'likes coffee', 'likes cocoa']]);
     const ready = await provider.get({ tenantId: other }, c.id);
-    expect(ready).toMatchObject({ status: 'ready', embeddingModel: embedder.model, embeddingDimensions: embedder.dimensions });
+    expect(ready).toMatchObject({
+      status: 'ready',
+      embeddingModel: embedder.model,
+      embeddingDimensions: embedder.dimensions,
+    });
   });
 
   it('skips a memory deleted, or edited, since its job was queued', async () => {

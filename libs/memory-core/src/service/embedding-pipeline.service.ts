@@ -50,7 +50,7 @@ export class EmbeddingPipeline implements EmbeddingJobProcessor {
   async run(jobs: readonly EmbeddingJob[]): Promise<PipelineBatchResult> {
     // One read per tenant for the whole batch (a read by ids needs only the tenant), not one per job.
     const byTenant = new Map<string, EmbeddingJob[]>();
-    for (const job of jobs) byTenant.set(job.tenantId, [...(byTenant.get(job.tenantId) ?? []), job]);
+    for (const job of jobs) appendTo(byTenant, job.tenantId, job);
     const live: Array<{ job: EmbeddingJob; content: string }> = [];
     for (const tenantJobs of byTenant.values()) {
       const { tenantId } = tenantJobs[0];
@@ -77,7 +77,7 @@ export class EmbeddingPipeline implements EmbeddingJobProcessor {
         dimensions: this.embedder.dimensions,
         contentHash: job.contentHash,
       };
-      writes.set(job.tenantId, [...(writes.get(job.tenantId) ?? []), { id: job.memoryId, embedding }]);
+      appendTo(writes, job.tenantId, { id: job.memoryId, embedding });
     });
     let written = 0;
     for (const [tenantId, tenantWrites] of writes) {
@@ -95,4 +95,10 @@ export class EmbeddingPipeline implements EmbeddingJobProcessor {
       await this.provider.markFailed(jobScope(job), job.memoryId, reason);
     }
   }
+}
+
+function appendTo<K, V>(groups: Map<K, V[]>, key: K, value: V): void {
+  const group = groups.get(key);
+  if (group) group.push(value);
+  else groups.set(key, [value]);
 }

@@ -20,7 +20,7 @@ import type { MemoryProvider } from '../memory-provider.js';
 import { AccessRecorder } from './access-recorder.service.js';
 import { SpeakerLabelCache } from './speaker-label.cache.js';
 import { withoutNamedSpeakers } from '../search/speaker-label.js';
-import { assertScoped, assertTenantScope, type MemoryScope } from '../memory-scope.js';
+import { assertScoped, assertTenantScope, scopeKey, type MemoryScope } from '../memory-scope.js';
 import {
   AUDIT_LOGGER,
   CLOCK,
@@ -117,13 +117,7 @@ export class MemoryService {
 
     const groups = new Map<string, { scope: MemoryScope; indexes: number[] }>();
     items.forEach((item, index) => {
-      const key = JSON.stringify([
-        item.scope.tenantId,
-        item.scope.userId,
-        item.scope.agentId,
-        item.scope.runId,
-        item.scope.namespace,
-      ]);
+      const key = scopeKey(item.scope);
       const group = groups.get(key) ?? { scope: item.scope, indexes: [] };
       group.indexes.push(index);
       groups.set(key, group);

@@ -1,4 +1,4 @@
-import type { MemoryScope } from '../memory-scope.js';
+import { scopeKey, type MemoryScope } from '../memory-scope.js';
 
 export interface SpeakerLabelCacheOptions {
   /** How long a scope's labels are trusted. */
@@ -26,7 +26,7 @@ export class SpeakerLabelCache {
 
   get(scope: MemoryScope, nowMs: number, read: () => Promise<readonly string[]>): Promise<readonly string[]> {
     // The whole scope: a user's labels are not those of one of their runs, nor of the same user in another tenant.
-    const key = JSON.stringify([scope.tenantId, scope.userId, scope.agentId, scope.runId, scope.namespace]);
+    const key = scopeKey(scope);
     const cached = this.entries.get(key);
     this.entries.delete(key);
     if (cached && cached.until > nowMs) {

@@ -1,4 +1,4 @@
-import type { MemoryScope } from '@engram/memory-core';
+import { scopeKey, type MemoryScope } from '@engram/memory-core';
 import type { ScopeSearchIndex } from './scope-search.index.js';
 
 export interface ScopeIndexOptions {
@@ -106,7 +106,7 @@ export class ScopeIndexCache {
 
   /** The scope's copy, if any, marked as the most recently used. */
   get(scope: MemoryScope): ScopeIndexEntry | undefined {
-    const key = keyOf(scope);
+    const key = scopeKey(scope);
     const entry = this.entries.get(key);
     if (entry) {
       entry.usedAt = performance.now();
@@ -119,7 +119,7 @@ export class ScopeIndexCache {
   /** Forgets a copy found out of date. */
   drop(scope: MemoryScope): void {
     this.stale++;
-    this.remove(keyOf(scope));
+    this.remove(scopeKey(scope));
   }
 
   /** Counts a search a copy answered. */
@@ -137,7 +137,7 @@ export class ScopeIndexCache {
    */
   loadInBackground(scope: MemoryScope, size: number, load: () => Promise<ScopeIndexEntry>): void {
     if (!this.enabled || this.loading || size < this.minRows || size > this.maxRows) return;
-    const key = keyOf(scope);
+    const key = scopeKey(scope);
     if (this.entries.has(key)) return;
     const now = performance.now();
     if (this.busy(now)) return;
@@ -230,8 +230,4 @@ export class ScopeIndexCache {
       this.lastLoad.delete(oldest.value);
     }
   }
-}
-
-function keyOf(scope: MemoryScope): string {
-  return JSON.stringify([scope.tenantId, scope.userId, scope.agentId, scope.runId, scope.namespace]);
 }

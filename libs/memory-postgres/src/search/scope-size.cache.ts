@@ -1,4 +1,4 @@
-import type { MemoryScope } from '@engram/memory-core';
+import { scopeKey, type MemoryScope } from '@engram/memory-core';
 
 export interface ScopeSizeCacheOptions {
   /** How long an estimate is trusted. Scopes grow by at most a few writes a second: a stale size is harmless. */
@@ -22,7 +22,7 @@ export class ScopeSizeCache {
   }
 
   async get(scope: MemoryScope, nowMs: number, count: () => Promise<number>): Promise<number> {
-    const key = keyOf(scope);
+    const key = scopeKey(scope);
     const cached = this.entries.get(key);
     if (cached && cached.until > nowMs) return cached.size;
     const size = await count();
@@ -38,8 +38,4 @@ export class ScopeSizeCache {
   clear(): void {
     this.entries.clear();
   }
-}
-
-function keyOf(scope: MemoryScope): string {
-  return JSON.stringify([scope.tenantId, scope.userId, scope.agentId, scope.runId, scope.namespace]);
 }
